@@ -1,0 +1,16 @@
+# The two front doors of the README. Each one sets everything up first.
+PY := .venv/bin/python
+
+.PHONY: run test setup bench
+
+setup:
+	@bash scripts/bootstrap.sh
+
+run: setup
+	$(PY) run.py run scenarios/relational_vs_billboard.yaml --out results/relational_vs_billboard --force
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/throughput.py

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Finds a Python >= 3.12, makes .venv and installs the project into it.
+# Re-running is cheap: it reinstalls only when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+STAMP="$VENV/.installed"
+
+find_python() {
+    local candidates=(python3.13 python3.12 python3 python)
+    if command -v pyenv >/dev/null 2>&1; then
+        local root
+        root="$(pyenv root)"
+        for v in $(ls -1 "$root/versions" 2>/dev/null | sort -rV); do
+            candidates+=("$root/versions/$v/bin/python3")
+        done
+    fi
+    for c in "${candidates[@]}"; do
+        local exe
+        exe="$(command -v "$c" 2>/dev/null || true)"
+        [ -n "$exe" ] || continue
+        # pyenv shims fail for versions that are not selected; a real check is the only test.
+        if "$exe" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then
+            echo "$exe"
+            return 0
+        fi
+    done
+    return 1
+}
+
+if [ ! -x "$VENV/bin/python" ]; then
+    PY="$(find_python)" || {
+        echo "error: Attention Market needs Python 3.12 or newer, and none was found" >&2
+        echo "       (looked for python3.13, python3.12, python3 and pyenv's versions)." >&2
+        exit 2
+    }
+    echo "Using $PY ($("$PY" --version 2>&1)) to create $VENV" >&2
+    "$PY" -m venv "$VENV"
+fi
+
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+    echo "Installing Attention Market and its dependencies into $VENV ..." >&2
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
+    "$VENV/bin/python" -m pip install --quiet -e ".[test]" >&2
+    touch "$STAMP"
+fi

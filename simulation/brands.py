@@ -1,0 +1,88 @@
+"""Brands as Mesa agents: a budget, a price and a strategy that splits the budget."""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from simulation.config import BrandConfig, strategy_share
+from simulation.sinks import BrandDestination
+
+
+class Brand(mesa.Agent):
+    """A brand that spends its daily budget on billboards, relations, or both.
+
+    `relational_share` is the whole strategy: 0 buys only impressions, 1 only
+    content and service, anything between is a mix.
+    """
+
+    def __init__(self, model: mesa.Model, *, index: int, config: BrandConfig,
+                 destination: BrandDestination, ad_columns: np.ndarray, content_pull: float) -> None:
+        super().__init__(model)
+        self.index = index
+        self.name = config.name
+        self.strategy = config.strategy
+        self.relational_share = config.relational_fraction
+        self.budget_per_day = config.budget_per_day
+        self.price = config.price
+        self.margin = config.margin
+        self.cpm = config.cpm
+        self.service_share = config.service_share
+        self.cost_per_answer = config.cost_per_answer
+        self.content_scale = config.content_scale
+        self.quality = config.quality
+        self.content_pull = content_pull
+        self.destination = destination
+        self.ad_columns = ad_columns
+        # today's plan and outcome
+        self.impressions_wanted = 0.0
+        self.content_spend = 0.0
+        self.answer_capacity = 0.0
+        self.spend_today = 0.0
+        self.impressions_today = 0
+        self.daily_reach = 0
+        self.answers_today = 0
+        self.visitors_today = 0
+        self.engaged_minutes_today = 0.0
+        self.new_adopters_today = 0
+        self.sales_today = 0
+        # running totals
+        self.spend_total = 0.0
+        self.impressions_total = 0
+        self.sales_total = 0
+        self.revenue_total = 0.0
+
+    def set_strategy(self, strategy: str, relational_share: float | None = None) -> None:
+        self.strategy = strategy
+        self.relational_share = strategy_share(strategy, relational_share)
+
+    def plan_day(self) -> None:
+        """Split today's budget: impressions to buy, content to publish, answers to staff."""
+        billboard = self.budget_per_day * (1.0 - self.relational_share)
+        relational = self.budget_per_day * self.relational_share
+        self.impressions_wanted = billboard / self.cpm * 1000.0
+        self.content_spend = relational * (1.0 - self.service_share)
+        self.answer_capacity = relational * self.service_share / self.cost_per_answer
+        self.spend_today = relational  # content and staff are paid whether or not anyone comes
+
+    @property
+    def content_boost(self) -> float:
+        """Utility today's content adds to the brand's destination (saturating in spend)."""
+        return self.content_pull * math.log1p(self.content_spend / self.content_scale)
+
+    def bill_impressions(self, delivered: int) -> None:
+        """Pay for the impressions delivered today, never for more than were bought."""
+        paid = min(float(delivered), self.impressions_wanted)
+        self.spend_today += paid * self.cpm / 1000.0
+        self.impressions_today = int(delivered)
+
+    def close_day(self) -> None:
+        self.spend_total += self.spend_today
+        self.impressions_total += self.impressions_today
+        self.sales_total += self.sales_today
+        self.revenue_total += self.sales_today * self.price
+
+    def __repr__(self) -> str:
+        return f"Brand({self.name!r}, {self.strategy})"

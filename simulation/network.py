@@ -1,0 +1,122 @@
+"""The social graph: networkx generators or a file, converted once to CSR.
+
+The daily step never walks edges in Python: it asks a `Neighbourhood` for the
+mean over each user's neighbours of some per-user columns, which is one sparse
+matrix product (or, for the complete graph, a sum with no edges at all).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import scipy.sparse as sp
+
+from simulation.config import NetworkConfig, ScenarioError
+
+
+class Neighbourhood:
+    """Who listens to whom: a row-normalised adjacency, or the complete graph."""
+
+    def __init__(self, n: int, adjacency: sp.csr_array | None):
+        self.n = n
+        self.complete = adjacency is None
+        if self.complete:
+            self.degree = np.full(n, n - 1, dtype=np.int64)
+            self._weights = None
+            self.adjacency = None
+        else:
+            self.adjacency = adjacency
+            self.degree = np.diff(adjacency.indptr).astype(np.int64)
+            inv = np.zeros(n, dtype=np.float32)
+            np.divide(1.0, self.degree, out=inv, where=self.degree > 0)
+            weights = adjacency.astype(np.float32, copy=True)
+            weights.data = np.repeat(inv, self.degree).astype(np.float32)
+            self._weights = weights
+
+    @property
+    def edges(self) -> int:
+        return self.n * (self.n - 1) // 2 if self.complete else int(self.adjacency.nnz // 2)
+
+    def mean(self, values: np.ndarray) -> np.ndarray:
+        """Mean over each user's neighbours of `values` (k x users, or users); 0 for isolated users."""
+        values = np.asarray(values, dtype=np.float32)
+        if self.complete:
+            if self.n < 2:
+                return np.zeros_like(values)
+            total = values.sum(axis=-1, dtype=np.float64, keepdims=True)
+            return ((total - values) / (self.n - 1)).astype(np.float32)
+        if values.ndim == 1:
+            return self._weights @ values
+        return np.ascontiguousarray((self._weights @ values.T).T)
+
+    def to_networkx(self) -> nx.Graph:
+        """The graph as networkx (for drawing); only sensible for small graphs."""
+        if self.complete:
+            return nx.complete_graph(self.n)
+        graph = nx.from_scipy_sparse_array(self.adjacency)
+        return graph
+
+    @property
+    def nbytes(self) -> int:
+        if self.complete:
+            return self.degree.nbytes
+        w = self._weights
+        a = self.adjacency
+        return w.data.nbytes + w.indices.nbytes + w.indptr.nbytes + a.data.nbytes + a.indices.nbytes + a.indptr.nbytes + self.degree.nbytes
+
+
+def build_network(config: NetworkConfig, users: int, rng: np.random.Generator) -> Neighbourhood:
+    """Build the graph the scenario asks for, with a seed drawn from the model's generator."""
+    seed = int(rng.integers(2**32))
+    kind = config.kind
+    if kind == "complete":
+        return Neighbourhood(users, None)
+    if kind == "file":
+        graph = read_graph_file(Path(config.path))
+    elif kind == "barabasi_albert":
+        if config.m >= users:
+            raise ScenarioError(f"network.m: barabasi_albert needs m < users, found m={config.m} for {users} users")
+        graph = nx.barabasi_albert_graph(users, config.m, seed=seed)
+    elif kind == "watts_strogatz":
+        if config.k >= users:
+            raise ScenarioError(f"network.k: watts_strogatz needs k < users, found k={config.k} for {users} users")
+        graph = nx.watts_strogatz_graph(users, config.k, config.rewire, seed=seed)
+    elif kind == "erdos_renyi":
+        graph = nx.fast_gnp_random_graph(users, min(1.0, config.mean_degree / max(users - 1, 1)), seed=seed)
+    elif kind == "ring":
+        graph = nx.cycle_graph(users)
+    else:  # pragma: no cover - the schema lists every kind
+        raise ScenarioError(f"network.kind: unknown generator '{kind}'")
+    return from_networkx(graph)
+
+
+def from_networkx(graph: nx.Graph) -> Neighbourhood:
+    """CSR adjacency of an undirected simple graph whose nodes are 0..n-1."""
+    n = graph.number_of_nodes()
+    adjacency = nx.to_scipy_sparse_array(graph, nodelist=range(n), dtype=np.float32, format="csr")
+    adjacency = sp.csr_array(adjacency)
+    adjacency.setdiag(0)
+    adjacency.eliminate_zeros()
+    adjacency.data[:] = 1.0
+    adjacency.indices = adjacency.indices.astype(np.int32)
+    adjacency.indptr = adjacency.indptr.astype(np.int64)
+    return Neighbourhood(n, adjacency)
+
+
+def read_graph_file(path: Path) -> nx.Graph:
+    """An edge list ('u v' a line, '#' comments) or GraphML; nodes renumbered 0..n-1 in file order."""
+    if not path.exists():
+        raise ScenarioError(f"{path}: network.path: no such graph file")
+    try:
+        if path.suffix.lower() in (".graphml", ".xml"):
+            graph = nx.read_graphml(path)
+        else:
+            graph = nx.read_edgelist(path, nodetype=str, data=False, comments="#")
+    except Exception as exc:  # networkx raises many kinds of errors for malformed files
+        raise ScenarioError(f"{path}: network.path: cannot read the graph ({type(exc).__name__}: {exc})") from None
+    graph = nx.Graph(graph)  # undirected, no parallel edges
+    if graph.number_of_nodes() < 2:
+        raise ScenarioError(f"{path}: network.path: expected a graph of at least 2 nodes, found {graph.number_of_nodes()}")
+    return nx.convert_node_labels_to_integers(graph, ordering="default")

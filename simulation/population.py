@@ -1,0 +1,105 @@
+"""Users: state in numpy arrays (structure of arrays), Mesa agents as thin views.
+
+Everything the daily step touches is a column or a matrix here, so the step
+has no Python loop over users. `User` agents read and write these arrays; they
+exist for `model.agents`, agent reporters and the dashboard.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from simulation.config import AdvertisingConfig, BrandConfig, PopulationConfig
+
+
+class Population:
+    """All users' state: vectors over users, and sinks x users or brands x users matrices."""
+
+    def __init__(self, *, users: int, config: PopulationConfig, advertising: AdvertisingConfig,
+                 brands: list[BrandConfig], sinks: int, kinds: int, rng: np.random.Generator) -> None:
+        n, b = users, len(brands)
+        self.n = n
+        self.budget = _daily_minutes(n, config.minutes_mean, config.minutes_sd, rng)
+        self.taste = rng.normal(0.0, config.taste_sd, size=(kinds, n)).astype(np.float32)
+        self.slots = np.zeros((sinks, n), dtype=np.uint8)  # today's split; yesterday's at the start of a day
+        self.savviness = np.full(n, advertising.savviness_initial, dtype=np.float32)
+        self.awareness = _per_brand([c.initial_awareness for c in brands], n)
+        self.trust = _per_brand([c.initial_trust for c in brands], n)
+        self.fatigue = np.zeros((b, n), dtype=np.float32)
+        self.adopted = np.zeros((b, n), dtype=bool)
+        self.adoption_day = np.full((b, n), -1, dtype=np.int32)
+        self.purchases = np.zeros((b, n), dtype=np.int32)
+        self.reached = np.zeros((b, n), dtype=bool)  # ever saw one of the brand's impressions
+        self.fan = np.zeros((b, n), dtype=bool)  # ever spent time at the brand's destination
+
+    @property
+    def nbytes(self) -> int:
+        return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+
+
+def _per_brand(values: list[float], n: int) -> np.ndarray:
+    return np.repeat(np.array(values, dtype=np.float32)[:, None], n, axis=1)
+
+
+def _daily_minutes(n: int, mean: float, sd: float, rng: np.random.Generator) -> np.ndarray:
+    """Gamma-distributed minutes online per day, at least one minute, at most a whole day."""
+    if sd == 0:
+        minutes = np.full(n, mean)
+    else:
+        shape = (mean / sd) ** 2
+        minutes = rng.gamma(shape, mean / shape, size=n)
+    return np.clip(minutes, 1.0, 1440.0).astype(np.float32)
+
+
+class User(mesa.Agent):
+    """One user, as a view over row `index` of the population arrays."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, model: mesa.Model, index: int) -> None:
+        super().__init__(model)
+        self.index = index
+
+    @property
+    def _pop(self) -> Population:
+        return self.model.population
+
+    @property
+    def minutes_per_day(self) -> float:
+        return float(self._pop.budget[self.index])
+
+    @property
+    def savviness(self) -> float:
+        return float(self._pop.savviness[self.index])
+
+    @property
+    def degree(self) -> int:
+        return int(self.model.network.degree[self.index])
+
+    @property
+    def time_split(self) -> dict[str, float]:
+        """Minutes spent today on each sink that got any."""
+        pop = self._pop
+        minutes = pop.slots[:, self.index] * (pop.budget[self.index] / self.model.slots_per_day)
+        return {sink.name: float(minutes[sink.column]) for sink in self.model.all_sinks if minutes[sink.column] > 0}
+
+    @property
+    def favourite_sink(self) -> str:
+        """Where most of today's time went."""
+        return self.model.all_sinks[int(np.argmax(self._pop.slots[:, self.index]))].name
+
+    def awareness(self, brand: str) -> float:
+        return float(self._pop.awareness[self.model.brand_index(brand), self.index])
+
+    def trust(self, brand: str) -> float:
+        return float(self._pop.trust[self.model.brand_index(brand), self.index])
+
+    def adopted(self, brand: str) -> bool:
+        return bool(self._pop.adopted[self.model.brand_index(brand), self.index])
+
+    def purchases(self, brand: str) -> int:
+        return int(self._pop.purchases[self.model.brand_index(brand), self.index])
+
+    def __repr__(self) -> str:
+        return f"User({self.index})"
