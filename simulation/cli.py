@@ -1,0 +1,150 @@
+"""The command line: `main(argv) -> int`, so it is tested in-process.
+
+Exit codes: 0 done, 2 a mistake in the input (one clear message, nothing
+written), 1 a fault of ours (the message says so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from simulation.config import ScenarioError, load_scenario
+
+EXIT_OK, EXIT_FAULT, EXIT_INPUT = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as ScenarioError-style exit code 2 without a traceback."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="run.py", description="Attention Market: who wins users' limited online time, and sales.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run one scenario and write a report, tables and figures")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--seed", type=int, help="seed of the random generator (default: the scenario's)")
+    run.add_argument("--days", type=int, help="days to simulate (default: the scenario's)")
+    run.add_argument("--out", type=Path, help="output folder (default: results/<scenario>-seed<seed>)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                     help="override a scenario key, e.g. --set brands.Billboard.budget_per_day=500 (repeatable)")
+    run.add_argument("--force", action="store_true", help="replace the output folder if it is not empty")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    validate = sub.add_parser("validate", help="check a scenario file and say 'ok' or what is wrong")
+    validate.add_argument("scenario", help="scenario YAML file")
+    validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    try:
+        return COMMANDS[args.command](args)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print("interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except Exception:  # a bug of ours, never the user's mistake
+        print("internal error: this is a fault in Attention Market, not in your scenario. "
+              "Please report it with the traceback below.", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_FAULT
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    loaded = load_scenario(args.scenario, args.overrides)
+    s = loaded.scenario
+    print(f"ok: {loaded.path}: {s.name}, {s.population.users:,} users, {len(s.sinks)} sinks, "
+          f"{len(s.brands)} brands, {len(s.events)} events, {s.days} days")
+    return EXIT_OK
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ScenarioError(f"--out {out}: the folder is not empty; use --force to replace it")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from simulation.model import AttentionModel
+    from simulation.report import write_outputs
+    from simulation.runner import collect_result
+
+    loaded = load_scenario(args.scenario, args.overrides)
+    scenario = loaded.scenario
+    if args.days is not None and not 1 <= args.days <= 36_500:
+        raise ScenarioError(f"--days: expected a whole number from 1 to 36500, found {args.days}")
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError(f"--seed: expected a whole number >= 0, found {args.seed}")
+    seed = scenario.seed if args.seed is None else args.seed
+    out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}"
+    _check_out(out, args.force)
+
+    start = time.perf_counter()
+    model = AttentionModel(scenario, seed, days=args.days)  # reads graph files: bad ones fail here, before writing
+    bar = _progress(model.days, args.quiet)
+    for _ in range(model.days):
+        model.step()
+        bar.update(1)
+    bar.close()
+    result = collect_result(model, time.perf_counter() - start)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        write_outputs(result, staging, loaded)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if not args.quiet:
+        print(_brief(result), file=sys.stderr)
+    print(out / "report.md")
+    return EXIT_OK
+
+
+def _brief(result) -> str:
+    parts = [f"{name}: {b['sales']:,} sales, ROI {'n/a' if b['roi'] is None else format(b['roi'], '+.2f')}"
+             for name, b in result.summary["brands"].items()]
+    return f"{result.days} days in {result.seconds:.1f} s. " + "; ".join(parts)
+
+
+def _progress(total: int, quiet: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="day", desc="simulating", disable=quiet, delay=2.0, file=sys.stderr,
+                dynamic_ncols=True)
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate}
+
+
+def console_main() -> None:
+    sys.exit(main())
