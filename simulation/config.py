@@ -162,19 +162,19 @@ class RelationalConfig(Strict):
 
 
 class SinkLaunch(Strict):
-    type: Literal["platform_launch"]
+    type: Literal["platform_launch"] = Field(description="A new sink opens, usually with hype.")
     day: int = Field(ge=1, le=36_500, description="Day the platform opens (days are numbered from 1).")
     sink: SinkConfig = Field(description="The new sink (usually with novelty and a network effect).")
 
 
 class SinkClose(Strict):
-    type: Literal["platform_close"]
+    type: Literal["platform_close"] = Field(description="A sink shuts; its users spend their time elsewhere.")
     day: int = Field(ge=1, le=36_500, description="Day the platform shuts.")
     sink: Name = Field(description="Name of the sink that leaves.")
 
 
 class Crisis(Strict):
-    type: Literal["crisis"]
+    type: Literal["crisis"] = Field(description="Aware users of a brand lose trust; negative word of mouth follows.")
     day: int = Field(ge=1, le=36_500, description="Day the crisis breaks.")
     brand: Name = Field(description="Brand in crisis.")
     share: float = Field(0.2, gt=0, le=1, description="Share of the brand's aware users who hear of it that day.")
@@ -182,14 +182,14 @@ class Crisis(Strict):
 
 
 class BudgetChange(Strict):
-    type: Literal["budget_change"]
+    type: Literal["budget_change"] = Field(description="A brand's daily budget changes.")
     day: int = Field(ge=1, le=36_500, description="Day the new budget starts.")
     brand: Name = Field(description="Brand whose budget changes.")
     budget_per_day: float = Field(ge=0, le=1e12, description="The new daily budget.")
 
 
 class StrategyChange(Strict):
-    type: Literal["strategy_change"]
+    type: Literal["strategy_change"] = Field(description="A brand switches strategy.")
     day: int = Field(ge=1, le=36_500, description="Day the new strategy starts.")
     brand: Name = Field(description="Brand whose strategy changes.")
     strategy: Literal["billboard", "relational", "mixed"] = Field(description="The new strategy.")
@@ -218,16 +218,16 @@ class Scenario(Strict):
     description: str = Field("", max_length=5000, description="What question the scenario asks.")
     days: int = Field(365, ge=1, le=36_500, description="Days to simulate (one step is one day).")
     seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the model's random generator (--seed overrides it).")
-    population: PopulationConfig = Field(default_factory=PopulationConfig)
-    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    population: PopulationConfig = Field(default_factory=PopulationConfig, description="The users.")
+    network: NetworkConfig = Field(default_factory=NetworkConfig, description="The social graph.")
     sinks: list[SinkConfig] = Field(min_length=1, description="The attention sinks present on day 0 (brand destinations are added per brand).")
     brands: list[BrandConfig] = Field(min_length=1, description="The brands competing for attention and sales.")
-    market: MarketConfig = Field(default_factory=MarketConfig)
-    advertising: AdvertisingConfig = Field(default_factory=AdvertisingConfig)
-    word_of_mouth: WordOfMouthConfig = Field(default_factory=WordOfMouthConfig)
-    relational: RelationalConfig = Field(default_factory=RelationalConfig)
+    market: MarketConfig = Field(default_factory=MarketConfig, description="Adoption and sales.")
+    advertising: AdvertisingConfig = Field(default_factory=AdvertisingConfig, description="How impressions work on users.")
+    word_of_mouth: WordOfMouthConfig = Field(default_factory=WordOfMouthConfig, description="What flows along the graph's edges.")
+    relational: RelationalConfig = Field(default_factory=RelationalConfig, description="What conversation and community do.")
     events: list[Event] = Field(default_factory=list, description="Scheduled events: platform_launch, platform_close, crisis, budget_change, strategy_change.")
-    collect: CollectConfig = Field(default_factory=CollectConfig)
+    collect: CollectConfig = Field(default_factory=CollectConfig, description="Optional per-user data.")
 
 
 # --------------------------------------------------------------------------

@@ -163,6 +163,7 @@ class AttentionModel(mesa.Model):
         rates = adoption.impression_rates(inventory, wanted, ad_mask)  # sinks x brands
         expected = rates.T @ ad_weight  # brands x users
         impressions = self.rng.poisson(expected).astype(np.float32)
+        self.impressions = impressions  # brands x users, today's (kept for tests and views)
         ads_seen = ad_weight.sum(axis=0)
         del ad_weight
 

@@ -1,0 +1,142 @@
+"""Bad input through the CLI: exit code 2, one clear message, no output folder."""
+
+import pytest
+import yaml
+
+from simulation.cli import main
+from tests.conftest import small_data
+
+
+def run_bad(path, tmp_path, capsys, *extra):
+    out = tmp_path / "out"
+    code = main(["run", str(path), "--out", str(out), "--quiet", *extra])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert not out.exists()
+    assert "Traceback" not in err
+    assert err.startswith("error: ")
+    return err
+
+
+def test_missing_file(tmp_path, capsys):
+    err = run_bad(tmp_path / "nope.yaml", tmp_path, capsys)
+    assert "nope.yaml" in err and "no such scenario file" in err
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path, capsys, write_yaml):
+    path = write_yaml("name: x\nsinks:\n  - {name: a, kind: social\nbrands: []\n")
+    err = run_bad(path, tmp_path, capsys)
+    assert f"{path}:" in err and "YAML syntax error" in err
+    assert any(f"{path}:{n}:" in err for n in (3, 4))
+
+
+def test_unknown_key_suggests_the_nearest(tmp_path, capsys, write_yaml):
+    data = small_data()
+    data["brands"][1]["budget_per_dya"] = 10
+    path = write_yaml(data)
+    err = run_bad(path, tmp_path, capsys)
+    assert "brands[1].budget_per_dya" in err and "did you mean 'budget_per_day'" in err
+    line = yaml.safe_dump(data, sort_keys=False).splitlines().index("  budget_per_dya: 10") + 1
+    assert f"{path}:{line}:" in err
+
+
+def test_wrong_type(tmp_path, capsys, write_yaml):
+    data = small_data()
+    data["population"]["users"] = "many"
+    err = run_bad(write_yaml(data), tmp_path, capsys)
+    assert "population.users" in err and "expected a valid integer" in err and "'many'" in err
+
+
+def test_value_out_of_range(tmp_path, capsys, write_yaml):
+    data = small_data()
+    data["sinks"][0]["ad_load"] = 99
+    err = run_bad(write_yaml(data), tmp_path, capsys)
+    assert "sinks[0].ad_load" in err and "less than or equal to 20" in err and "99" in err
+
+
+def test_negative_budget(tmp_path, capsys, write_yaml):
+    data = small_data()
+    data["brands"][0]["budget_per_day"] = -5
+    err = run_bad(write_yaml(data), tmp_path, capsys)
+    assert "brands[0].budget_per_day" in err and "greater than or equal to 0" in err and "-5" in err
+
+
+def test_no_brands(tmp_path, capsys, write_yaml):
+    data = small_data(brands=[])
+    err = run_bad(write_yaml(data), tmp_path, capsys)
+    assert "brands" in err and "at least 1 item" in err
+
+
+def test_two_brands_with_one_name(tmp_path, capsys, write_yaml):
+    data = small_data()
+    data["brands"][1]["name"] = "Rel"
+    err = run_bad(write_yaml(data), tmp_path, capsys)
+    assert "brands[1].name" in err and "two brands are named 'Rel'" in err
+
+
+def test_reference_to_a_sink_that_does_not_exist(tmp_path, capsys, write_yaml):
+    data = small_data()
+    data["brands"][1]["ad_sinks"] = ["socail"]
+    err = run_bad(write_yaml(data), tmp_path, capsys)
+    assert "brands[1].ad_sinks[0]" in err and "no sink named 'socail'" in err and "did you mean 'social'" in err
+
+
+def test_event_for_an_unknown_brand(tmp_path, capsys, write_yaml):
+    data = small_data()
+    data["events"][1]["brand"] = "Nobody"
+    err = run_bad(write_yaml(data), tmp_path, capsys)
+    assert "events[1].brand" in err and "no brand named 'Nobody'" in err
+
+
+def test_unreadable_graph_file(tmp_path, capsys, write_yaml):
+    graph = tmp_path / "graph.graphml"
+    graph.write_text("<graphml><this is not xml")
+    data = small_data(network={"kind": "file", "path": "graph.graphml"})
+    err = run_bad(write_yaml(data), tmp_path, capsys)
+    assert "graph.graphml" in err and "cannot read the graph" in err
+
+
+def test_missing_graph_file(tmp_path, capsys, write_yaml):
+    data = small_data(network={"kind": "file", "path": "missing.txt"})
+    err = run_bad(write_yaml(data), tmp_path, capsys)
+    assert "missing.txt" in err and "no such graph file" in err
+
+
+def test_bad_override(tmp_path, capsys, write_yaml):
+    path = write_yaml(small_data())
+    err = run_bad(path, tmp_path, capsys, "--set", "brands.Bill.budget_per_day=-1")
+    assert "--set brands.Bill.budget_per_day=-1" in err and "greater than or equal to 0" in err
+    err = run_bad(path, tmp_path, capsys, "--set", "population.usres=5")
+    assert "did you mean 'users'" in err
+
+
+def test_not_a_mapping(tmp_path, capsys, write_yaml):
+    err = run_bad(write_yaml("- just\n- a list\n"), tmp_path, capsys)
+    assert "expected a mapping" in err
+
+
+def test_validate_says_ok_or_explains(tmp_path, capsys, write_yaml):
+    assert main(["validate", str(write_yaml(small_data()))]) == 0
+    assert capsys.readouterr().out.startswith("ok: ")
+    data = small_data()
+    data["sinks"][0]["kind"] = "socal"
+    assert main(["validate", str(write_yaml(data))]) == 2
+    err = capsys.readouterr().err
+    assert "sinks[0].kind" in err and "'socal'" in err
+
+
+def test_refuses_a_non_empty_out_without_force(tmp_path, capsys, write_yaml):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code = main(["run", str(write_yaml(small_data(days=3))), "--out", str(out), "--quiet"])
+    assert code == 2 and "--force" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine"
+    assert main(["run", str(write_yaml(small_data(days=3))), "--out", str(out), "--quiet", "--force"]) == 0
+    assert not (out / "keep.txt").exists() and (out / "report.md").exists()
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["run"]) == 2
+    assert main(["frobnicate"]) == 2
+    assert main(["run", "x.yaml", "--days", "ten"]) == 2
