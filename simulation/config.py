@@ -59,6 +59,8 @@ class NetworkConfig(Strict):
     def _path_only_for_files(self) -> "NetworkConfig":
         if self.kind == "file" and not self.path:
             raise ValueError("kind 'file' needs a `path` to an edge list or GraphML file")
+        if self.kind == "watts_strogatz" and self.k % 2:
+            raise ValueError(f"watts_strogatz needs an even k (neighbours on both sides), found {self.k}")
         if self.kind != "file" and self.path:
             raise ValueError(f"`path` is only read when kind is 'file' (kind is '{self.kind}')")
         return self
@@ -148,7 +150,7 @@ class AdvertisingConfig(Strict):
 class WordOfMouthConfig(Strict):
     """What flows along the edges of the social graph."""
 
-    awareness_spread: float = Field(0.05, ge=0, le=1, description="Daily awareness gained from the share of neighbours engaged with or buying the brand.")
+    awareness_spread: float = Field(0.05, ge=0, le=1, description="Daily awareness gained from the share of neighbours who talk about the brand (customers, fans and critics).")
     trust_influence: float = Field(0.02, ge=0, le=1, description="Daily pull of a user's trust toward the opinions neighbours voice.")
     negativity_bias: float = Field(2.0, ge=0, le=100, description="Weight of a negative opinion against a positive one.")
 
@@ -158,7 +160,7 @@ class RelationalConfig(Strict):
 
     answer_trust_gain: float = Field(0.2, ge=0, le=1, description="Share of the distance to full trust that an answered visitor gains.")
     content_pull: float = Field(1.0, ge=0, le=20, description="Utility content spend adds to the destination (times ln(1 + spend/content_scale)).")
-    trust_pull: float = Field(1.0, ge=0, le=20, description="Utility of the destination per unit of trust.")
+    trust_pull: float = Field(1.0, ge=0, le=20, description="Utility of the destination per unit of |trust|: trusting fans come to buy, distrusting critics to complain.")
 
 
 class SinkLaunch(Strict):
@@ -199,6 +201,8 @@ class StrategyChange(Strict):
     def _share_matches_strategy(self) -> "StrategyChange":
         if self.strategy == "mixed" and self.relational_share is None:
             raise ValueError("a 'mixed' strategy needs `relational_share` (0 to 1)")
+        if self.strategy != "mixed" and self.relational_share is not None:
+            raise ValueError(f"`relational_share` is only for the 'mixed' strategy (strategy is '{self.strategy}')")
         return self
 
 

@@ -77,7 +77,9 @@ class AttentionModel(mesa.Model):
         self.sample = None
         if config.collect.sample_users:
             k = min(config.collect.sample_users, n)
-            self.sample = np.sort(self.rng.choice(n, size=k, replace=False))
+            # its own stream, so that following users never changes the run
+            sampler = np.random.default_rng(np.random.SeedSequence([seed, 0x5EED]))
+            self.sample = np.sort(sampler.choice(n, size=k, replace=False))
         self.sink_records: list[tuple] = []
         self.brand_records: list[tuple] = []
         self.user_records: list[tuple] = []
@@ -251,7 +253,8 @@ class AttentionModel(mesa.Model):
         pop.fatigue *= np.float32(1.0 - cfg.advertising.fatigue_recovery)
         pop.awareness *= np.float32(1.0 - cfg.market.awareness_forgetting)
         for sink in self.all_sinks:
-            sink.decay_novelty()
+            if sink.active:  # a platform keeps its hype until it opens
+                sink.decay_novelty()
 
     def collect(self) -> None:
         """Append today's rows to the tidy tables (aggregates; per-user rows only for a sample)."""

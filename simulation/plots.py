@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
@@ -16,7 +17,8 @@ def attention_share(sinks: pd.DataFrame, ax: Axes) -> Axes:
     wide = sinks.pivot_table(index="day", columns="sink", values="share", aggfunc="sum", sort=False).fillna(0.0)
     order = wide.mean().sort_values(ascending=False).index
     wide = wide[order]
-    ax.stackplot(wide.index, wide.T.values, labels=list(wide.columns), alpha=0.85)
+    colours = [colormaps["tab20"](i % 20) for i in range(len(wide.columns))]
+    ax.stackplot(wide.index, wide.T.values, labels=list(wide.columns), colors=colours, alpha=0.9)
     ax.set_xlim(wide.index.min(), wide.index.max())
     ax.set_ylim(0, 1)
     ax.set_xlabel("day")

@@ -31,3 +31,26 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path, write_yaml):
     assert (a / "brands.csv").read_bytes() != (c / "brands.csv").read_bytes()
     assert (a / "sinks.parquet").read_bytes() != (c / "sinks.parquet").read_bytes()
     assert _numbers(a)["brands"] != _numbers(c)["brands"]
+
+
+def test_following_a_sample_of_users_does_not_change_the_run():
+    from simulation.config import Scenario
+    from simulation.runner import run_simulation
+
+    plain = run_simulation(Scenario.model_validate(small_data(days=15)))
+    sampled = run_simulation(Scenario.model_validate(small_data(days=15, collect={"sample_users": 20})))
+    assert plain.brands.equals(sampled.brands) and plain.sinks.equals(sampled.sinks)
+    assert len(sampled.users) == 15 * 20 * 3
+
+
+def test_a_platform_keeps_its_hype_until_it_opens():
+    from simulation.config import Scenario
+    from simulation.model import AttentionModel
+
+    model = AttentionModel(Scenario.model_validate(small_data()))
+    newcomer = model.sink("newcomer")
+    for _ in range(9):
+        model.step()
+    assert newcomer.novelty == 2.0 and newcomer.minutes_today == 0.0
+    model.step()
+    assert newcomer.active and newcomer.minutes_today > 0
