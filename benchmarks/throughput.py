@@ -27,6 +27,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import sys
 import time
 import tracemalloc
@@ -413,7 +414,7 @@ class NaiveModel(mesa.Model):
         self.parity = self.day & 1
         self.plan()
         self.agents.shuffle_do("step")
-        self.novelty = [n * (1.0 - d) for n, d in zip(self.novelty, self.novelty_decay)]
+        self.novelty = [n * (1.0 - d) if on else n for n, d, on in zip(self.novelty, self.novelty_decay, self.active)]
 
 
 @dataclass
@@ -537,6 +538,10 @@ def markdown(rows: list[SizeResult], naive: NaiveResult, checks: list[dict[str, 
         f"Naive reference: one mesa.Agent per user, pure-Python step(), model.agents.shuffle_do('step'), "
         f"N={naive.users:,}, {naive.steps} timed steps after 1 warm-up; x naive = full-model user-steps/s at that N "
         "over the naive user-steps/s.",
+        "Step-time spread, min / median / max of one step (a wide spread means a noisy machine): " + "; ".join(
+            f"N={r.users:,}: {min(r.step_seconds_each) * 1e3:,.1f} / "
+            f"{statistics.median(r.step_seconds_each) * 1e3:,.1f} / {max(r.step_seconds_each) * 1e3:,.1f} ms"
+            for r in rows) + ".",
         "Rounding: throughput and ratios rounded down, seconds and bytes rounded up; PASS/MISS on the exact figures.",
         "",
         "Targets:",
@@ -575,13 +580,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     naive = bench_naive(args.naive_users, warmup=1, steps=args.naive_days)
-    print(f"naive reference: {naive.users:,} users, {naive.user_steps_per_second:,.0f} user-steps/s", file=sys.stderr)
+    print(f"naive reference: {naive.users:,} users, {math.floor(naive.user_steps_per_second):,} user-steps/s", file=sys.stderr)
     rows = []
     for users in args.sizes:
         row = bench_size(users, args.warmup, args.days)
         row.ratio_to_naive = row.user_steps_per_second / naive.user_steps_per_second
         rows.append(row)
-        print(f"N={users:,}: build {row.build_seconds:.2f} s, {row.user_steps_per_second:,.0f} user-steps/s", file=sys.stderr)
+        print(f"N={users:,}: build {row.build_seconds:.2f} s, {math.floor(row.user_steps_per_second):,} user-steps/s", file=sys.stderr)
     checks = targets(rows)
     info = machine()
     print(markdown(rows, naive, checks, info))

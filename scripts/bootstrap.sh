@@ -7,14 +7,16 @@ VENV=.venv
 STAMP="$VENV/.installed"
 
 find_python() {
-    local candidates=(python3.13 python3.12 python3 python)
+    # 3.12 first: it is what the project is tested on; then newer ones.
+    local candidates=(python3.12 python3.13 python3 python)
+    local root="${PYENV_ROOT:-$HOME/.pyenv}"
     if command -v pyenv >/dev/null 2>&1; then
-        local root
         root="$(pyenv root)"
-        for v in $(ls -1 "$root/versions" 2>/dev/null | sort -rV); do
-            candidates+=("$root/versions/$v/bin/python3")
-        done
     fi
+    for v in $(ls -1 "$root/versions" 2>/dev/null | grep -E '^3\.12(\.|$)' | sort -rV) \
+             $(ls -1 "$root/versions" 2>/dev/null | grep -vE '^3\.12(\.|$)' | sort -rV); do
+        candidates+=("$root/versions/$v/bin/python3")
+    done
     for c in "${candidates[@]}"; do
         local exe
         exe="$(command -v "$c" 2>/dev/null || true)"

@@ -114,15 +114,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     bar.close()
     result = collect_result(model, time.perf_counter() - start)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    except OSError as exc:
+        raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
     try:
         write_outputs(result, staging, loaded)
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc}); nothing was written") from None
         raise
     if not args.quiet:
         print(_brief(result), file=sys.stderr)

@@ -140,3 +140,11 @@ def test_usage_errors_exit_2(capsys):
     assert main(["run"]) == 2
     assert main(["frobnicate"]) == 2
     assert main(["run", "x.yaml", "--days", "ten"]) == 2
+
+
+def test_unwritable_out_is_a_clear_error(tmp_path, capsys, write_yaml):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    code = main(["run", str(write_yaml(small_data(days=2))), "--out", str(blocker / "sub"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write there" in err and "Traceback" not in err
