@@ -79,7 +79,7 @@ def daily_reach(brand: "Brand") -> int:
 
 def reach(brand: "Brand") -> int:
     """Users who have seen at least one of the brand's impressions so far."""
-    return int(brand.model.population.reached[brand.index].sum())
+    return int(np.count_nonzero(brand.model.population.reached[brand.index]))
 
 
 def frequency(brand: "Brand") -> float:
@@ -90,7 +90,7 @@ def frequency(brand: "Brand") -> float:
 
 def fans(brand: "Brand") -> int:
     """Users who have spent time at the brand's destination so far."""
-    return int(brand.model.population.fan[brand.index].sum())
+    return int(np.count_nonzero(brand.model.population.fan[brand.index]))
 
 
 def visitors(brand: "Brand") -> int:
@@ -114,7 +114,7 @@ def trust(brand: "Brand") -> float:
 
 
 def adopters(brand: "Brand") -> int:
-    return int(brand.model.population.adopted[brand.index].sum())
+    return int(np.count_nonzero(brand.model.population.adopted[brand.index]))
 
 
 def new_adopters(brand: "Brand") -> int:

@@ -217,7 +217,7 @@ class AttentionModel(mesa.Model):
         speaking = pop.adopted | pop.fan | (pop.trust < 0)
         advocates = pop.adopted * np.maximum(pop.trust, 0)
         voice = adoption.voiced_opinion(pop.trust, speaking, wom.negativity_bias)
-        heard = self.network.mean(np.vstack([advocates, speaking, voice]).astype(np.float32))
+        heard = self.network.mean(np.vstack([advocates, speaking, voice], dtype=np.float32))
         self._q_pull = heard[:b]
         listening, opinion = heard[b:2 * b], heard[2 * b:]
         pop.awareness += np.float32(wom.awareness_spread) * listening * (1.0 - pop.awareness)

@@ -22,10 +22,10 @@ def test_generators(kind, degree):
 
 def test_same_generator_seed_same_graph_different_seed_differs():
     cfg = NetworkConfig(kind="barabasi_albert")
-    a = build_network(cfg, 300, np.random.default_rng(5)).adjacency
-    b = build_network(cfg, 300, np.random.default_rng(5)).adjacency
-    c = build_network(cfg, 300, np.random.default_rng(6)).adjacency
-    assert (a != b).nnz == 0 and (a != c).nnz > 0
+    a = nx.to_edgelist(build_network(cfg, 300, np.random.default_rng(5)).to_networkx())
+    b = nx.to_edgelist(build_network(cfg, 300, np.random.default_rng(5)).to_networkx())
+    c = nx.to_edgelist(build_network(cfg, 300, np.random.default_rng(6)).to_networkx())
+    assert sorted(a) == sorted(b) and sorted(a) != sorted(c)
 
 
 def test_complete_graph_mean_equals_the_explicit_graph():
@@ -50,3 +50,37 @@ def test_edge_list_and_graphml_files(tmp_path):
         model = AttentionModel(Scenario.model_validate(data))
         assert model.population.n == n and model.network.edges == edges
         model.step()
+
+
+def test_direct_barabasi_albert_builder_matches_networkx_in_distribution():
+    """Above DIRECT_BUILD_FROM users the BA graph is built straight into arrays; same degree law."""
+    from scipy import stats
+
+    from simulation.network import barabasi_albert_csr
+
+    n, m = 20_000, 3
+    fast_max, nx_max = [], []
+    for seed in range(6):
+        fast = Neighbourhood(n, barabasi_albert_csr(n, m, seed))
+        reference = nx.barabasi_albert_graph(n, m, seed=seed)
+        degrees = np.array([d for _, d in reference.degree()])
+        assert fast.edges == reference.number_of_edges()  # the edge count is fixed by n and m
+        assert stats.ks_2samp(fast.degree, degrees).pvalue > 0.001
+        assert fast.degree.min() == degrees.min() == m
+        fast_max.append(fast.degree.max())
+        nx_max.append(degrees.max())
+    # the largest hub is noisy; the means over seeds must agree within sampling error
+    spread = np.sqrt(np.var(fast_max, ddof=1) / 6 + np.var(nx_max, ddof=1) / 6)
+    assert abs(np.mean(fast_max) - np.mean(nx_max)) < 3 * spread
+    # simple graph: no self-loops, no repeated edges, symmetric
+    adjacency = fast._weights.copy()
+    adjacency.data[:] = 1.0
+    assert (adjacency != adjacency.T).nnz == 0 and adjacency.max() == 1.0
+    assert not np.any(adjacency.indices[adjacency.indptr[5]:adjacency.indptr[6]] == 5)
+
+
+def test_large_barabasi_albert_uses_the_direct_builder():
+    from simulation.network import DIRECT_BUILD_FROM
+
+    net = build_network(NetworkConfig(kind="barabasi_albert", m=2), DIRECT_BUILD_FROM, np.random.default_rng(3))
+    assert net.n == DIRECT_BUILD_FROM and net.edges == 2 * (DIRECT_BUILD_FROM - 3) + 2
