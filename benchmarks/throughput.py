@@ -532,7 +532,7 @@ def markdown(rows: list[SizeResult], naive: NaiveResult, checks: list[dict[str, 
         f"Timing: build timed alone, then {r0.warmup} warm-up step(s), then {r0.steps} timed steps of `model.step()`; "
         "user-steps/s = N x steps / seconds. Memory: a second build under tracemalloc (untimed); "
         "steady = traced bytes held after the build; step-peak = traced peak over the timed steps (reset before them), "
-        "so it includes the steady state; build-peak = traced peak while building (the networkx graph dominates at large N).",
+        "so it includes the steady state; build-peak = traced peak while building (the graph builder dominates: networkx below 50,000 users, the direct Barabási–Albert builder from there on).",
         f"Agent views: population.agent_views is null (the default), so per-user Mesa `User` views are made only for "
         f"N <= {AGENT_VIEW_LIMIT:,} and are off above that (column 'agent views'; off at 1,000,000).",
         f"Naive reference: one mesa.Agent per user, pure-Python step(), model.agents.shuffle_do('step'), "

@@ -1,0 +1,13 @@
+"""The throughput benchmark runs (its figures are recorded in the README, never asserted here)."""
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_benchmark_quick_run_prints_its_table():
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "throughput.py"), "--quick"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert "user-steps/s" in done.stdout and "naive Mesa" in done.stdout and "Machine:" in done.stdout

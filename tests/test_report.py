@@ -1,0 +1,48 @@
+"""`run` writes every output a strategist reads, and the report says what the tables say."""
+
+import json
+import re
+
+import pandas as pd
+
+from simulation.cli import main
+from simulation.metrics import BRAND_REPORTERS, SINK_REPORTERS
+from tests.conftest import small_data
+
+KPIS = {"impressions", "reach", "frequency", "fans", "engaged_minutes", "awareness", "trust", "adopters",
+        "sales", "revenue", "spend", "roi", "cost_per_acquisition"}
+
+
+def test_run_writes_every_output(tmp_path, write_yaml, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(write_yaml(small_data())), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out / "report.md")
+    expected = {"summary.json", "report.md", "attention_share.png", "vanity_vs_outcome.png", "adoption.png"}
+    for table in ("sinks", "brands", "model"):
+        expected |= {f"{table}.csv", f"{table}.parquet"}
+    assert {p.name for p in out.iterdir()} == expected
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["brands"]) == {"Rel", "Bill", "Mix"}
+    for figures in summary["brands"].values():
+        assert KPIS <= set(figures)
+    assert {"minutes", "share"} <= set(summary["sinks"]["social"])
+    assert abs(sum(s["share"] for s in summary["sinks"].values()) - 1.0) < 1e-9
+    prov = summary["provenance"]
+    assert len(prov["scenario_sha256"]) == 64 and prov["seed"] == 3 and prov["packages"]["mesa"].startswith("3.")
+    assert prov["resolved_scenario"]["population"]["users"] == 600
+
+    brands = pd.read_csv(out / "brands.csv")
+    assert list(brands.columns) == ["day", *BRAND_REPORTERS]
+    assert list(pd.read_parquet(out / "sinks.parquet").columns) == ["day", *SINK_REPORTERS]
+    assert len(brands) == 40 * 3
+    # the report's figures are the summary's
+    report = (out / "report.md").read_text()
+    for image in re.findall(r"\]\(([^)]+\.png)\)", report):
+        assert (out / image).exists()
+    for name, figures in summary["brands"].items():
+        assert f"| {name} | {figures['strategy']} | {figures['impressions']:,} |" in report
+        assert brands[brands.brand == name]["sales"].sum() == figures["sales"]
+    assert "crisis" in report and "platform launch" in report
