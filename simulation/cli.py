@@ -45,10 +45,49 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="replace the output folder if it is not empty")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    comp = sub.add_parser("compare", help="paired comparison of brands or arms over replications")
+    comp.add_argument("scenario", help="scenario YAML file")
+    comp.add_argument("--replications", type=int, default=20, help="paired replications per arm (default 20)")
+    comp.add_argument("--arm", dest="arms", action="append", default=[], metavar="NAME:KEY=VALUE,...",
+                      help="an alternative, e.g. 'mix:brands.B.strategy=mixed,brands.B.relational_share=0.3' "
+                           "(repeatable; default: the scenario's arms: section, else its brands as written)")
+    _add_execution(comp)
+    _add_common(comp)
+
     validate = sub.add_parser("validate", help="check a scenario file and say 'ok' or what is wrong")
     validate.add_argument("scenario", help="scenario YAML file")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
     return parser
+
+
+def _add_execution(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    where.add_argument("--scheduler-file", metavar="FILE", help="a Dask scheduler file")
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, help="master seed (default: the scenario's)")
+    parser.add_argument("--days", type=int, help="days per run (default: the scenario's)")
+    parser.add_argument("--out", type=Path, help="output folder")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="override a scenario key for every run (repeatable)")
+    parser.add_argument("--force", action="store_true", help="replace the output folder if it is not empty")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _check_days_seed(args: argparse.Namespace) -> None:
+    if args.days is not None and not 1 <= args.days <= 36_500:
+        raise ScenarioError(f"--days: expected a whole number from 1 to 36500, found {args.days}")
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError(f"--seed: expected a whole number >= 0, found {args.seed}")
+
+
+def _runs_bar(total: int, quiet: bool, what: str = "runs"):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="run", desc=what, disable=quiet, file=sys.stderr, dynamic_ncols=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +187,47 @@ def _progress(total: int, quiet: bool):
                 dynamic_ncols=True)
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate}
+def cmd_compare(args: argparse.Namespace) -> int:
+    from simulation.experiments.compare import compare, parse_arm
+    from simulation.experiments.executors import make_executor
+    from simulation.experiments.output import check_out, staged, write_comparison
+
+    loaded = load_scenario(args.scenario, args.overrides)
+    _check_days_seed(args)
+    if args.replications < 1:
+        raise ScenarioError(f"--replications: expected at least 1, found {args.replications}")
+    arms = [parse_arm(a) for a in args.arms]
+    out = args.out or Path("results") / f"{Path(args.scenario).stem}-compare"
+    check_out(out, args.force)
+    executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
+    n_arms = len(arms) or len(loaded.scenario.arms) or 1
+    bar = _runs_bar(n_arms * args.replications, args.quiet)
+    failed = 0
+
+    def progress(row: dict) -> None:
+        nonlocal failed
+        failed += row.get("status") != "ok"
+        bar.update(1)
+        if failed:
+            bar.set_postfix(failed=failed)
+
+    try:
+        result = compare(loaded.scenario, replications=args.replications, arms=arms or None, executor=executor,
+                         days=args.days, master_seed=args.seed, progress=progress)
+        where = executor.describe()
+    finally:
+        bar.close()
+        executor.close()
+    with staged(out) as staging:
+        write_comparison(result, staging, scenario_path=str(loaded.path), scenario_name=loaded.scenario.name,
+                         executor=where)
+    if failed and not args.quiet:
+        print(f"{failed} runs failed; see {out / 'failed_runs.csv'}", file=sys.stderr)
+    print(out / "report.md")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare}
 
 
 def console_main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -215,6 +216,16 @@ class CollectConfig(Strict):
     sample_users: int = Field(0, ge=0, le=100_000, description="Follow this many randomly chosen users every day (users.csv).")
 
 
+class ArmConfig(Strict):
+    """An alternative for `compare`: the same scenario with some keys changed."""
+
+    name: Name = Field(description="Name of the arm, used in tables and reports.")
+    set: dict[str, Any] = Field(default_factory=dict, description="Keys to change, as 'key.path: value' (the same paths as --set).")
+
+    def set_overrides(self) -> list[str]:
+        return [f"{key}={json.dumps(value)}" for key, value in self.set.items()]
+
+
 class Scenario(Strict):
     """A whole scenario file."""
 
@@ -232,6 +243,7 @@ class Scenario(Strict):
     relational: RelationalConfig = Field(default_factory=RelationalConfig, description="What conversation and community do.")
     events: list[Event] = Field(default_factory=list, description="Scheduled events: platform_launch, platform_close, crisis, budget_change, strategy_change.")
     collect: CollectConfig = Field(default_factory=CollectConfig, description="Optional per-user data.")
+    arms: list[ArmConfig] = Field(default_factory=list, description="Alternatives that `compare` runs side by side (ignored by `run`).")
 
 
 # --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("events[] type: budget_change", config.BudgetChange),
     ("events[] type: strategy_change", config.StrategyChange),
     ("collect", config.CollectConfig),
+    ("arms[]", config.ArmConfig),
 ]
 
 

@@ -1,0 +1,158 @@
+"""Paired strategy comparisons: arms x replications with common random numbers.
+
+Replication i of every arm runs with the same seed, so the same graph, the same
+initial population and the same stream of random numbers until the arms'
+decisions make them diverge: the difference between arms is measured with far
+less noise than between independent runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from simulation.config import Scenario, ScenarioError
+from simulation.experiments.stats import paired_difference, summarise_groups
+from simulation.experiments.tasks import KPIS, RunTask, derive_seeds, scenario_with
+
+AS_WRITTEN = "as written"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One alternative: a name and the overrides that make it."""
+
+    name: str
+    overrides: tuple[str, ...] = ()
+
+
+def parse_arm(text: str) -> Arm:
+    """'NAME:key=value,key=value' (commas inside [...] or {...} stay in the value)."""
+    name, sep, rest = text.partition(":")
+    if not sep or not name.strip():
+        raise ScenarioError(f"--arm {text}: expected NAME:key.path=value[,key.path=value...] (NAME: alone is the scenario as written)")
+    parts, depth, current = [], 0, ""
+    for char in rest:
+        depth += char in "[{"
+        depth -= char in "]}"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    overrides = tuple(p.strip() for p in parts if p.strip())
+    for item in overrides:
+        if not re.match(r"^[^=\s][^=]*=", item):
+            raise ScenarioError(f"--arm {text}: '{item}' is not key.path=value")
+    return Arm(name.strip(), overrides)
+
+
+@dataclass
+class Comparison:
+    """What a comparison produced: one row per run and brand, daily series, and the tables per KPI."""
+
+    arms: list[Arm]
+    brands: list[str]
+    replications: int
+    seeds: list[int]
+    runs: pd.DataFrame  # one row per run and brand: arm, brand, replication, seed, KPIs
+    series: pd.DataFrame  # daily brand tables of every run, with arm and replication
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    failed: pd.DataFrame | None = None
+
+    @property
+    def by_arm(self) -> bool:
+        return len(self.arms) > 1
+
+
+def check_arms(base: dict, arms: list[Arm]) -> None:
+    """Every arm must make a valid scenario (checked before any run); names must be unique."""
+    names = [a.name for a in arms]
+    for name in names:
+        if names.count(name) > 1:
+            raise ScenarioError(f"--arm {name}: two arms have this name")
+    for arm in arms:
+        try:
+            scenario_with(base, arm.overrides, source=f"arm '{arm.name}'")
+        except ScenarioError as exc:
+            raise ScenarioError(f"arm '{arm.name}': {exc}") from None
+
+
+def compare(scenario: Scenario, *, replications: int, arms: list[Arm] | None = None, executor=None,
+            days: int | None = None, master_seed: int | None = None,
+            progress: Callable[[dict], None] | None = None) -> Comparison:
+    """Run every arm `replications` times with paired seeds and tabulate every KPI."""
+    from simulation.experiments.executors import LocalExecutor
+
+    if replications < 1:
+        raise ScenarioError(f"--replications: expected at least 1, found {replications}")
+    base = scenario.model_dump(mode="json")
+    arms = arms or [Arm(a.name, tuple(a.set_overrides())) for a in scenario.arms] or [Arm(AS_WRITTEN)]
+    check_arms(base, arms)
+    seeds = derive_seeds(scenario.seed if master_seed is None else master_seed, replications)
+    tasks = [RunTask(run_id=i * replications + r, scenario=base, overrides=arm.overrides, seed=seeds[r], days=days,
+                     series=True, labels={"arm": arm.name, "replication": r})
+             for i, arm in enumerate(arms) for r in range(replications)]
+    executor = executor or LocalExecutor()
+    rows, series, failed = [], [], []
+    for row in executor.run(tasks):
+        if progress is not None:
+            progress(row)
+        if row.get("status") != "ok":
+            failed.append({k: row.get(k) for k in ("run_id", "arm", "replication", "seed", "error")})
+            continue
+        frame = row.pop("_series")
+        series.append(frame.assign(arm=row["arm"], replication=row["replication"]))
+        rows.append(row)
+    brands = [b.name for b in scenario.brands]
+    runs = _long(rows, brands)
+    result = Comparison(arms=arms, brands=brands, replications=replications, seeds=seeds, runs=runs,
+                        series=pd.concat(series, ignore_index=True) if series else pd.DataFrame(),
+                        failed=pd.DataFrame(failed) if failed else None)
+    result.tables = {kpi: kpi_table(result, kpi) for kpi in KPIS}
+    return result
+
+
+def _long(rows: list[dict], brands: list[str]) -> pd.DataFrame:
+    """One row per run and brand."""
+    records = []
+    for row in sorted(rows, key=lambda r: r["run_id"]):
+        for brand in brands:
+            records.append({"arm": row["arm"], "brand": brand, "replication": row["replication"], "seed": row["seed"],
+                            **{kpi: row.get(f"{brand}/{kpi}", np.nan) for kpi in KPIS}})
+    return pd.DataFrame(records, columns=["arm", "brand", "replication", "seed", *KPIS])
+
+
+def kpi_table(result: Comparison, kpi: str) -> pd.DataFrame:
+    """Per alternative: mean, sd, 95 % interval; then each paired difference from the first alternative."""
+    runs = result.runs
+    groups = summarise_groups(runs, ["arm", "brand"], kpi).assign(row="alternative")
+    differences = []
+    if result.by_arm:  # the same brand across arms
+        reference = result.arms[0].name
+        for brand in result.brands:
+            a = _values(runs, reference, brand, kpi)
+            for arm in result.arms[1:]:
+                b = _values(runs, arm.name, brand, kpi)
+                differences.append({"row": "difference", "arm": f"{arm.name} − {reference}", "brand": brand,
+                                    **paired_difference(a, b)})
+    else:  # brands against the first brand, within the same runs
+        arm = result.arms[0].name
+        a = _values(runs, arm, result.brands[0], kpi)
+        for brand in result.brands[1:]:
+            differences.append({"row": "difference", "arm": arm, "brand": f"{brand} − {result.brands[0]}",
+                                **paired_difference(a, _values(runs, arm, brand, kpi))})
+    table = pd.concat([groups, pd.DataFrame(differences)], ignore_index=True)
+    columns = ["row", "arm", "brand", "n", "mean", "sd", "ci_low", "ci_high", "difference", "effect_size",
+               "p_value", "distinguishable"]
+    return table.reindex(columns=columns)
+
+
+def _values(runs: pd.DataFrame, arm: str, brand: str, kpi: str) -> np.ndarray:
+    rows = runs[(runs["arm"] == arm) & (runs["brand"] == brand)].sort_values("replication")
+    return rows[kpi].to_numpy(dtype=float)

@@ -1,0 +1,178 @@
+"""Writing an experiment's folder: tables, figures and a report in plain words."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from simulation.config import ScenarioError
+from simulation.experiments.tasks import KPIS, OUTCOME_KPIS, VANITY_KPIS
+
+OVER_TIME = (("adopters", "customers"), ("revenue_to_date", "revenue to date"), ("awareness", "mean awareness"),
+             ("trust", "mean trust"))
+
+
+def check_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise ScenarioError(f"--out {out}: the folder is not empty; use --force to replace it")
+
+
+@contextmanager
+def staged(out: Path):
+    """Write into a hidden folder beside `out`, then rename it: nothing half-written."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    except OSError as exc:
+        raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    try:
+        yield staging
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so that it is either whole or absent, even after kill -9."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- figures
+
+def plot_over_time(series: pd.DataFrame, column: str, ax, *, label: str, group: list[str]):
+    """Mean over replications per day with a 95 % band, a line per alternative."""
+    for key, rows in series.groupby(group, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        stats = rows.groupby("day")[column].agg(["mean", "std", "count"])
+        half = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"])
+        line, = ax.plot(stats.index, stats["mean"], label=" / ".join(str(k) for k in key if k != "as written"))
+        ax.fill_between(stats.index, stats["mean"] - half, stats["mean"] + half, color=line.get_color(), alpha=0.2)
+    ax.set_xlabel("day")
+    ax.set_ylabel(label)
+    ax.legend(fontsize="x-small", frameon=False)
+    return ax
+
+
+def plot_kpi_intervals(table: pd.DataFrame, kpi: str, ax):
+    """Each alternative's mean with its 95 % interval."""
+    rows = table[table["row"] == "alternative"]
+    labels = [" / ".join(x for x in (r.arm, r.brand) if x != "as written") for r in rows.itertuples()]
+    y = np.arange(len(rows))
+    err = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
+    ax.errorbar(rows["mean"], y, xerr=np.nan_to_num(err), fmt="o", capsize=3)
+    ax.set_yticks(y, labels, fontsize="small")
+    ax.set_title(kpi.replace("_", " "), fontsize="medium")
+    ax.invert_yaxis()
+    return ax
+
+
+# ---------------------------------------------------------------- words
+
+def _num(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    x = float(x)
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 1:
+        return f"{x:,.2f}"
+    return f"{x:.3g}"
+
+
+def difference_sentence(row: pd.Series, kpi: str, by_arm: bool) -> str:
+    """One line of the report: who is higher on this KPI, by how much, and whether it is told from noise."""
+    label = row["arm"] if by_arm else row["brand"]
+    better, reference = (part.strip() for part in str(label).split(" − ", 1))
+    what = f"for **{row['brand']}**, **{better}**" if by_arm else f"**{better}**"
+    name = kpi.replace("_", " ")
+    if row["n"] < 2 or (isinstance(row["difference"], float) and math.isnan(row["difference"])):
+        return f"- {name}: {what} against **{reference}**: too few runs with a value to compare."
+    if row["difference"] == 0 and (row["sd"] == 0 or math.isnan(row["sd"])):
+        return f"- {name}: {what} and **{reference}** are identical in every replication."
+    interval = f"95 % interval of the difference {_num(row['ci_low'])} to {_num(row['ci_high'])}"
+    if row["distinguishable"]:
+        direction = "higher" if row["difference"] > 0 else "lower"
+        return (f"- {name}: {what} is {_num(abs(row['difference']))} {direction} than **{reference}** "
+                f"({interval}, effect size {_num(row['effect_size'])}).")
+    return (f"- {name}: {what} against **{reference}**: the difference ({_num(row['difference'])}) is not "
+            f"distinguishable from noise ({interval}).")
+
+
+def write_comparison(result, out: Path, *, scenario_path: str, scenario_name: str, executor: str) -> None:
+    """Tables per KPI, runs, figures with bands, report.md."""
+    tables = out / "tables"
+    tables.mkdir()
+    result.runs.to_csv(out / "runs.csv", index=False, float_format="%.10g")
+    result.runs.to_parquet(out / "runs.parquet", index=False)
+    for kpi, table in result.tables.items():
+        table.to_csv(tables / f"{kpi}.csv", index=False, float_format="%.10g")
+    if result.failed is not None:
+        result.failed.to_csv(out / "failed_runs.csv", index=False)
+
+    group = ["arm", "brand"] if result.by_arm else ["brand"]
+    fig = Figure(figsize=(12, 7), layout="constrained")
+    for ax, (column, label) in zip(fig.subplots(2, 2).ravel(), OVER_TIME):
+        if not result.series.empty:
+            plot_over_time(result.series, column, ax, label=label, group=group)
+    fig.suptitle(f"Mean of {result.replications} paired replications, with 95 % bands")
+    fig.savefig(out / "over_time.png", dpi=110, metadata={"Software": None})
+    fig = Figure(figsize=(13, 8), layout="constrained")
+    axes = fig.subplots(3, 5).ravel()
+    for ax, kpi in zip(axes, VANITY_KPIS + OUTCOME_KPIS):
+        plot_kpi_intervals(result.tables[kpi], kpi, ax)
+    for ax in axes[len(KPIS):]:
+        ax.set_visible(False)
+    fig.suptitle("Vanity metrics (first four) and outcome metrics: means with 95 % intervals")
+    fig.savefig(out / "kpis.png", dpi=110, metadata={"Software": None})
+
+    lines = [f"# Comparison: {scenario_name}", "",
+             f"Scenario `{scenario_path}`, {result.replications} paired replications per "
+             f"{'arm' if result.by_arm else 'run'} (replication *i* of every arm uses the same seed: the same graph, "
+             f"the same initial population), run on {executor}.", ""]
+    if result.by_arm:
+        lines += ["Arms:", ""] + [f"- **{a.name}**: " + (", ".join(f"`{o}`" for o in a.overrides) or "the scenario as written")
+                                  for a in result.arms] + ["", f"Differences are each arm minus **{result.arms[0].name}**, brand by brand.", ""]
+    else:
+        lines += [f"Brands compared within the same runs; differences are each brand minus **{result.brands[0]}**.", ""]
+    if result.failed is not None:
+        lines += [f"**{len(result.failed)} runs failed** (see `failed_runs.csv`); they are left out.", ""]
+    for title, kpis in (("Outcome metrics", OUTCOME_KPIS), ("Vanity metrics", VANITY_KPIS)):
+        lines += [f"## {title}", ""]
+        for kpi in kpis:
+            table = result.tables[kpi]
+            for _, row in table[table["row"] == "difference"].iterrows():
+                lines.append(difference_sentence(row, kpi, result.by_arm))
+        lines.append("")
+    lines += ["## Means and intervals", "", "| KPI | " + ("arm | " if result.by_arm else "") + "brand | mean | 95 % interval |",
+              "|---|" + ("---|" if result.by_arm else "") + "---|---:|---|"]
+    for kpi in OUTCOME_KPIS + VANITY_KPIS:
+        for _, row in result.tables[kpi][result.tables[kpi]["row"] == "alternative"].iterrows():
+            arm = f"{row['arm']} | " if result.by_arm else ""
+            lines.append(f"| {kpi} | {arm}{row['brand']} | {_num(row['mean'])} | {_num(row['ci_low'])} to {_num(row['ci_high'])} |")
+    lines += ["", "![Over time](over_time.png)", "", "![KPIs](kpis.png)", "",
+              "Files: `runs.csv` (one row per run and brand), `tables/<kpi>.csv` (means, intervals, paired "
+              "differences, effect sizes), the figures above.", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    (out / "comparison.json").write_text(json.dumps({
+        "scenario": scenario_path, "replications": result.replications, "seeds": result.seeds,
+        "arms": [{"name": a.name, "overrides": list(a.overrides)} for a in result.arms],
+        "failed": 0 if result.failed is None else len(result.failed)}, indent=2) + "\n")

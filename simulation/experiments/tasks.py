@@ -1,0 +1,76 @@
+"""One run of an experiment, as data that pickles: what to run, and what came back.
+
+Workers (local processes or Dask) receive a `RunTask` and return a flat dict:
+the run's identity and parameters, then every summary KPI per brand as
+columns named "<brand>/<kpi>", and optionally its daily brand table.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from simulation.config import Scenario, ScenarioError, apply_override, validate_data
+
+KPIS = ("impressions", "reach", "frequency", "fans", "engaged_minutes", "awareness", "trust", "adopters",
+        "sales", "revenue", "spend", "roi", "cost_per_acquisition")
+VANITY_KPIS = ("impressions", "reach", "frequency", "fans")
+OUTCOME_KPIS = ("engaged_minutes", "awareness", "trust", "adopters", "sales", "revenue", "spend", "roi",
+                "cost_per_acquisition")
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """Everything a worker needs to make one run."""
+
+    run_id: int
+    scenario: dict  # the base scenario, resolved, as plain data
+    overrides: tuple[str, ...]  # "key.path=value", applied in order
+    seed: int
+    days: int | None = None
+    series: bool = False
+    labels: dict = field(default_factory=dict)  # arm, replication, varied parameters: copied into the row
+
+
+def derive_seeds(master_seed: int, count: int) -> list[int]:
+    """`count` independent run seeds from one master seed (numpy SeedSequence spawning)."""
+    children = np.random.SeedSequence(master_seed).spawn(count)
+    return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children]
+
+
+def scenario_with(base: dict, overrides: tuple[str, ...] | list[str], source: str = "scenario") -> Scenario:
+    """The base scenario with overrides applied and validated (ScenarioError if they break it)."""
+    data = copy.deepcopy(base)
+    applied = {}
+    for item in overrides:
+        applied[apply_override(data, item)] = item
+    return validate_data(data, source=source, overrides=applied)
+
+
+def execute(task: RunTask) -> dict:
+    """Run one simulation and return its row (never raises: a failure is a row with its error)."""
+    from simulation.runner import run_simulation
+
+    row: dict[str, Any] = {"run_id": task.run_id, "seed": task.seed, **task.labels}
+    start = time.perf_counter()
+    try:
+        scenario = scenario_with(task.scenario, task.overrides)
+        result = run_simulation(scenario, task.seed, days=task.days)
+    except ScenarioError as exc:
+        return {**row, "status": "failed", "error": str(exc), "seconds": time.perf_counter() - start}
+    except Exception as exc:  # recorded, and the experiment goes on
+        return {**row, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                "traceback": traceback.format_exc(), "seconds": time.perf_counter() - start}
+    row.update(status="ok", error="", seconds=time.perf_counter() - start)
+    for brand, figures in result.summary["brands"].items():
+        for kpi in KPIS:
+            value = figures[kpi]
+            row[f"{brand}/{kpi}"] = float("nan") if value is None else float(value)
+    if task.series:
+        row["_series"] = result.brands.assign(run_id=task.run_id)
+    return row
