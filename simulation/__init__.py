@@ -1,0 +1,62 @@
+"""Attention Market: who wins users' limited online time, and what it is worth in sales.
+
+For notebooks::
+
+    import simulation
+    table = simulation.compare("scenarios/relational_vs_billboard.yaml", replications=20)
+    runs = simulation.sweep("scenarios/classroom.yaml", vary=["market.q=0.02,0.1"], replications=5, out="results/q")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["compare", "sweep", "run_simulation", "load_scenario"]
+
+
+def load_scenario(path, overrides=()):
+    from simulation.config import load_scenario as load
+
+    return load(path, overrides)
+
+
+def run_simulation(config, seed=None, **kwargs):
+    from simulation.runner import run_simulation as run
+
+    return run(config, seed, **kwargs)
+
+
+def _scenario(scenario):
+    from simulation.config import Scenario, load_scenario as load
+
+    return scenario if isinstance(scenario, Scenario) else load(scenario).scenario
+
+
+def compare(scenario, *, replications: int = 20, arms: list[str] | None = None, workers: int | None = None,
+            days: int | None = None, seed: int | None = None) -> pd.DataFrame:
+    """Paired comparison; one row per KPI and alternative or difference (mean, interval, effect size)."""
+    from simulation.experiments.compare import compare as run_compare, parse_arm
+    from simulation.experiments.executors import LocalExecutor
+
+    result = run_compare(_scenario(scenario), replications=replications,
+                         arms=[parse_arm(a) for a in arms] if arms else None, executor=LocalExecutor(workers),
+                         days=days, master_seed=seed)
+    return pd.concat([t.assign(kpi=k) for k, t in result.tables.items()], ignore_index=True)
+
+
+def sweep(scenario, *, vary: list[str], out, replications: int = 5, sample: str = "grid",
+          samples: int | None = None, workers: int | None = None, scheduler: str | None = None,
+          days: int | None = None, seed: int | None = None, series: bool = False) -> pd.DataFrame:
+    """A resumable sweep into `out`; one row per run (parameters as 'param:<key>', KPIs as '<brand>/<kpi>')."""
+    from simulation.experiments.executors import make_executor
+    from simulation.experiments.sweep import sweep as run_sweep
+
+    executor = make_executor(workers, scheduler)
+    try:
+        results, _ = run_sweep(_scenario(scenario), vary, replications=replications, out=Path(out), sample=sample,
+                               samples=samples, executor=executor, master_seed=seed, days=days, series=series)
+    finally:
+        executor.close()
+    return results

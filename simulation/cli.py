@@ -54,6 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution(comp)
     _add_common(comp)
 
+    sw = sub.add_parser("sweep", help="vary parameters with replications; resumable; local or on a Dask cluster")
+    sw.add_argument("scenario", help="scenario YAML file")
+    sw.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...|KEY=LO:HI:N",
+                    help="a key to vary: listed values, or a range lo:hi:n (repeatable)")
+    sw.add_argument("--sample", choices=["grid", "random", "lhs"], default="grid",
+                    help="grid: every combination; random or lhs (Latin hypercube): --samples points")
+    sw.add_argument("--samples", type=int, help="points for random or lhs sampling")
+    sw.add_argument("--replications", type=int, default=5, help="runs per point (default 5)")
+    sw.add_argument("--series", action="store_true", help="also keep each run's daily brand table (series/)")
+    _add_execution(sw)
+    _add_common(sw)
+
     validate = sub.add_parser("validate", help="check a scenario file and say 'ok' or what is wrong")
     validate.add_argument("scenario", help="scenario YAML file")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -227,7 +239,49 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare}
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from simulation.experiments.executors import make_executor
+    from simulation.experiments.output import write_sweep_outputs
+    from simulation.experiments.sweep import plan_sweep, sweep
+
+    loaded = load_scenario(args.scenario, args.overrides)
+    _check_days_seed(args)
+    out = args.out or Path("results") / f"{Path(args.scenario).stem}-sweep"
+    plan_sweep(loaded.scenario, args.vary, replications=args.replications, sample=args.sample,
+               samples=args.samples, master_seed=args.seed, days=args.days, series=args.series)  # checks first
+    executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
+    bar = None
+    failed = 0
+
+    def progress(row: dict, done: int, total: int) -> None:
+        nonlocal bar, failed
+        if bar is None:
+            bar = _runs_bar(total, args.quiet, "sweep")
+            bar.update(done)
+            if done and not args.quiet:
+                print(f"resuming: {done} of {total} runs already done", file=sys.stderr)
+            return
+        failed += row.get("status") != "ok"
+        bar.update(1) if row.get("status") == "ok" else bar.set_postfix(failed=failed)
+
+    try:
+        where = executor.describe()
+        results, plan = sweep(loaded.scenario, args.vary, replications=args.replications, out=out,
+                              sample=args.sample, samples=args.samples, executor=executor, master_seed=args.seed,
+                              days=args.days, series=args.series, force=args.force, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+        executor.close()
+    write_sweep_outputs(results, plan, out, [b.name for b in loaded.scenario.brands], where)
+    n_failed = int((results["status"] != "ok").sum()) if len(results) else 0
+    if not args.quiet:
+        print(f"{len(results)} runs, {n_failed} failed", file=sys.stderr)
+    print(out / "report.md")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "sweep": cmd_sweep}
 
 
 def console_main() -> None:

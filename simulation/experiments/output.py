@@ -176,3 +176,105 @@ def write_comparison(result, out: Path, *, scenario_path: str, scenario_name: st
         "scenario": scenario_path, "replications": result.replications, "seeds": result.seeds,
         "arms": [{"name": a.name, "overrides": list(a.overrides)} for a in result.arms],
         "failed": 0 if result.failed is None else len(result.failed)}, indent=2) + "\n")
+
+
+# ---------------------------------------------------------------- sweeps
+
+SWEEP_KPIS = ("sales", "roi", "adopters", "revenue", "impressions", "reach")
+
+
+def _binned(values: pd.Series, bins: int = 10) -> pd.Series:
+    """The values themselves when few; else the middle of quantile bins."""
+    if values.nunique() <= 12:
+        return values
+    cut = pd.qcut(values, q=bins, duplicates="drop")
+    return cut.map(lambda interval: interval.mid).astype(float)
+
+
+def plot_kpi_against(results: pd.DataFrame, param: str, kpi: str, brands: list[str], ax):
+    """Mean KPI per value of a varied parameter with 95 % intervals, a line per brand."""
+    from simulation.experiments.stats import interval
+
+    ok = results[results["status"] == "ok"]
+    x = _binned(ok[param]) if pd.api.types.is_numeric_dtype(ok[param]) else ok[param].astype(str)
+    for brand in brands:
+        column = f"{brand}/{kpi}"
+        if column not in ok:
+            continue
+        stats = [(value, *interval(group[column].to_numpy())) for value, group in ok.groupby(x, sort=True)]
+        if not stats:
+            continue
+        xs, means, _, lows, highs = zip(*stats)
+        positions = np.arange(len(xs)) if not pd.api.types.is_numeric_dtype(x) else np.array(xs, dtype=float)
+        yerr = np.nan_to_num(np.vstack([np.subtract(means, lows), np.subtract(highs, means)]))
+        ax.errorbar(positions, means, yerr=yerr, marker="o", capsize=3, label=brand)
+        if not pd.api.types.is_numeric_dtype(x):
+            ax.set_xticks(positions, xs, rotation=30, fontsize="small")
+    ax.set_xlabel(param.removeprefix("param:"))
+    ax.set_ylabel(kpi.replace("_", " "))
+    ax.legend(fontsize="x-small", frameon=False)
+    return ax
+
+
+def plot_heatmap(results: pd.DataFrame, px: str, py: str, column: str, ax, *, label: str):
+    """Mean of a column over two varied parameters (binned when continuous)."""
+    ok = results[results["status"] == "ok"]
+    x = _binned(ok[px], 8) if pd.api.types.is_numeric_dtype(ok[px]) else ok[px].astype(str)
+    y = _binned(ok[py], 8) if pd.api.types.is_numeric_dtype(ok[py]) else ok[py].astype(str)
+    table = ok.assign(_x=x, _y=y).pivot_table(index="_y", columns="_x", values=column, aggfunc="mean")
+    limit = np.nanmax(np.abs(table.to_numpy())) if table.size else 1.0
+    image = ax.imshow(table.to_numpy(), origin="lower", aspect="auto", cmap="RdBu", vmin=-limit, vmax=limit)
+    ax.set_xticks(range(len(table.columns)), [_num(v) if isinstance(v, float) else v for v in table.columns],
+                  rotation=30, fontsize="small")
+    ax.set_yticks(range(len(table.index)), [_num(v) if isinstance(v, float) else v for v in table.index],
+                  fontsize="small")
+    ax.set_xlabel(px.removeprefix("param:"))
+    ax.set_ylabel(py.removeprefix("param:"))
+    ax.figure.colorbar(image, ax=ax, label=label)
+    return ax
+
+
+def write_sweep_outputs(results: pd.DataFrame, plan, out: Path, brands: list[str], executor: str) -> list[str]:
+    """Figures, sweep.json and report.md of a finished sweep (runs/ and results.parquet are already there)."""
+    params = [c for c in results.columns if c.startswith("param:")]
+    ok = results[results["status"] == "ok"] if len(results) else results
+    failed = results[results["status"] != "ok"] if len(results) else results
+    figures = []
+    for param in params:
+        fig = Figure(figsize=(13, 7), layout="constrained")
+        for ax, kpi in zip(fig.subplots(2, 3).ravel(), SWEEP_KPIS):
+            if len(ok):
+                plot_kpi_against(results, param, kpi, brands, ax)
+        fig.suptitle(f"KPIs against {param.removeprefix('param:')} (means over replications, 95 % intervals)")
+        name = f"kpis_vs_{param.removeprefix('param:').replace('.', '_').replace(' ', '_')}.png"
+        fig.savefig(out / name, dpi=100, metadata={"Software": None})
+        figures.append(name)
+    if len(params) == 2 and len(ok):
+        if len(brands) >= 2:
+            column, label = "_roi_difference", f"ROI of {brands[1]} minus ROI of {brands[0]}"
+            results = results.assign(_roi_difference=results[f"{brands[1]}/roi"] - results[f"{brands[0]}/roi"])
+        else:
+            column, label = f"{brands[0]}/roi", f"ROI of {brands[0]}"
+        fig = Figure(figsize=(7, 5.5), layout="constrained")
+        plot_heatmap(results, params[0], params[1], column, fig.subplots(), label=label)
+        fig.savefig(out / "heatmap_roi.png", dpi=100, metadata={"Software": None})
+        figures.append("heatmap_roi.png")
+    summary = {"spec_sha256": plan.spec_hash, "runs": int(len(results)), "ok": int(len(ok)),
+               "failed": int(len(failed)), "points": len(plan.points), "replications": plan.replications,
+               "varied": [v.text for v in plan.varies], "constant": plan.base,
+               "master_seed": plan.master_seed, "seeds": plan.seeds}
+    (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
+    lines = ["# Sweep", "", f"{len(plan.points)} points x {plan.replications} replications = {len(plan.points) * plan.replications} runs "
+             f"({plan.sample} sampling), on {executor}: **{len(ok)} ok, {len(failed)} failed**.", "",
+             "Varied: " + ", ".join(f"`{v.text}`" for v in plan.varies) + ". Every other key is constant "
+             "(`sweep.json`, key `constant`). Replication *r* uses the same seed at every point.", ""]
+    if len(failed):
+        lines += ["## Failed runs", "", "| run | seed | error |", "|---:|---:|---|"]
+        for _, row in failed.head(20).iterrows():
+            lines.append(f"| {row['run_id']} | {row['seed']} | {str(row.get('error', '')).splitlines()[0][:200]} |")
+        lines.append("")
+    lines += ["## Figures", ""] + [f"![{name}]({name})" for name in figures] + [
+        "", "Files: `results.parquet` (one row per run: parameters as `param:<key>`, seed, status, every KPI as "
+        "`<brand>/<kpi>`), `runs/` (the same, one file per run), `series/` with `--series` (daily tables per run).", ""]
+    (out / "report.md").write_text("\n".join(lines))
+    return figures

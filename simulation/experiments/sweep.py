@@ -1,0 +1,289 @@
+"""Parameter sweeps: points x replications, resumable, on any executor.
+
+The folder of a sweep holds `spec.json` (what was asked), `runs/` (one Parquet
+file per finished run, written atomically), optionally `series/` (one daily
+table per run), and at the end `results.parquet` with one row per run. Started
+again with the same specification on the same folder, a sweep skips the runs
+already there; with another specification it is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from simulation.config import Scenario, ScenarioError, parse_override
+from simulation.experiments.output import atomic_write_bytes
+from simulation.experiments.tasks import RunTask, derive_seeds, scenario_with
+
+PARAM = "param:"  # prefix of the varied parameters' columns
+
+
+@dataclass(frozen=True)
+class Vary:
+    """One varied key: explicit values, or a range lo:hi with n points (n for grids)."""
+
+    key: str
+    values: tuple | None = None
+    low: float | None = None
+    high: float | None = None
+    count: int | None = None
+    integer: bool = False
+
+    @property
+    def text(self) -> str:
+        if self.values is not None:
+            return f"{self.key}={','.join(json.dumps(v) for v in self.values)}"
+        return f"{self.key}={self.low}:{self.high}" + (f":{self.count}" if self.count else "")
+
+    def grid(self) -> list:
+        if self.values is not None:
+            return list(self.values)
+        if not self.count:
+            raise ScenarioError(f"--vary {self.text}: a grid needs a number of points, as lo:hi:n")
+        points = np.linspace(self.low, self.high, self.count)
+        return [int(round(x)) for x in points] if self.integer else [float(x) for x in points]
+
+    def from_unit(self, u: float):
+        """The value at position u in [0, 1) of this key's range or list."""
+        if self.values is not None:
+            return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
+        x = self.low + u * (self.high - self.low)
+        return int(round(x)) if self.integer else float(x)
+
+
+def parse_vary(text: str) -> Vary:
+    """'key=v1,v2,...' or 'key=lo:hi[:n]'."""
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key or not raw:
+        raise ScenarioError(f"--vary {text}: expected key.path=v1,v2,... or key.path=lo:hi:n")
+    if ":" in raw and "," not in raw and not raw.startswith(("[", "{", '"', "'")):
+        parts = raw.split(":")
+        if len(parts) not in (2, 3):
+            raise ScenarioError(f"--vary {text}: a range is lo:hi or lo:hi:n")
+        try:
+            low, high = (yaml.safe_load(p) for p in parts[:2])
+            count = int(parts[2]) if len(parts) == 3 else None
+        except (ValueError, yaml.YAMLError):
+            raise ScenarioError(f"--vary {text}: lo, hi must be numbers and n a whole number") from None
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)):
+            raise ScenarioError(f"--vary {text}: lo and hi must be numbers")
+        if low > high:
+            raise ScenarioError(f"--vary {text}: lo ({low}) is greater than hi ({high})")
+        if count is not None and count < 1:
+            raise ScenarioError(f"--vary {text}: n must be at least 1")
+        return Vary(key, low=low, high=high, count=count, integer=isinstance(low, int) and isinstance(high, int))
+    values = []
+    for part in _split_top(raw):
+        try:
+            values.append(yaml.safe_load(part))
+        except yaml.YAMLError:
+            values.append(part)
+    return Vary(key, values=tuple(values))
+
+
+def _split_top(raw: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in raw:
+        depth += char in "[{"
+        depth -= char in "]}"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def sample_points(varies: list[Vary], method: str, samples: int | None, seed: int) -> list[dict]:
+    """The sweep's points: a full grid, or `samples` random or Latin-hypercube points."""
+    if method == "grid":
+        grids = [v.grid() for v in varies]
+        return [dict(zip((v.key for v in varies), combo)) for combo in itertools.product(*grids)]
+    if not samples or samples < 1:
+        raise ScenarioError(f"--samples: {method} sampling needs --samples S (at least 1)")
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5EE9]))
+    if method == "random":
+        units = rng.random((samples, len(varies)))
+    elif method == "lhs":
+        from scipy.stats import qmc
+
+        units = qmc.LatinHypercube(d=len(varies), rng=rng).random(samples)
+    else:
+        raise ScenarioError(f"--sample: expected grid, random or lhs, found '{method}'")
+    return [{v.key: v.from_unit(u) for v, u in zip(varies, row)} for row in units]
+
+
+@dataclass
+class SweepPlan:
+    """Everything that defines a sweep (its hash guards a folder against mixing two sweeps)."""
+
+    base: dict
+    varies: list[Vary]
+    points: list[dict]
+    replications: int
+    seeds: list[int]
+    master_seed: int
+    days: int | None
+    series: bool
+    sample: str
+    samples: int | None
+
+    @property
+    def spec(self) -> dict:
+        return {"base_scenario": self.base, "vary": [v.text for v in self.varies], "sample": self.sample,
+                "samples": self.samples, "replications": self.replications, "master_seed": self.master_seed,
+                "days": self.days, "series": self.series}
+
+    @property
+    def spec_hash(self) -> str:
+        return hashlib.sha256(json.dumps(self.spec, sort_keys=True).encode()).hexdigest()
+
+    def tasks(self) -> list[RunTask]:
+        tasks = []
+        for p, point in enumerate(self.points):
+            overrides = tuple(f"{k}={json.dumps(v)}" for k, v in point.items())
+            for r in range(self.replications):
+                labels = {"point": p, "replication": r, **{PARAM + k: v for k, v in point.items()}}
+                tasks.append(RunTask(run_id=p * self.replications + r, scenario=self.base, overrides=overrides,
+                                     seed=self.seeds[r], days=self.days, series=self.series, labels=labels))
+        return tasks
+
+
+def plan_sweep(scenario: Scenario, vary: list[str], *, replications: int, sample: str = "grid",
+               samples: int | None = None, master_seed: int | None = None, days: int | None = None,
+               series: bool = False) -> SweepPlan:
+    """Parse and check everything before any run: every point must make a valid scenario."""
+    if not vary:
+        raise ScenarioError("--vary: give at least one key to vary, e.g. --vary market.q=0.01,0.05,0.1")
+    if replications < 1:
+        raise ScenarioError(f"--replications: expected at least 1, found {replications}")
+    varies = [parse_vary(v) for v in vary]
+    keys = [v.key for v in varies]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ScenarioError(f"--vary {key}: the same key is varied twice")
+    base = scenario.model_dump(mode="json")
+    master = scenario.seed if master_seed is None else master_seed
+    points = sample_points(varies, sample, samples, master)
+    for v in varies:  # each key once, with a value from its range, names the bad key first
+        _check_point(base, {v.key: v.grid()[0] if v.values or v.count else v.low})
+    for point in points:
+        _check_point(base, point)
+    return SweepPlan(base=base, varies=varies, points=points, replications=replications,
+                     seeds=derive_seeds(master, replications), master_seed=master, days=days, series=series,
+                     sample=sample, samples=samples)
+
+
+def _check_point(base: dict, point: dict) -> None:
+    overrides = [f"{k}={json.dumps(v)}" for k, v in point.items()]
+    try:
+        scenario_with(base, overrides, source="--vary")
+    except ScenarioError as exc:
+        message = str(exc).replace("--set ", "--vary ")
+        raise ScenarioError(message) from None
+
+
+# ---------------------------------------------------------------- the folder
+
+class SweepStore:
+    """A sweep's folder: spec, one file per run, resumable."""
+
+    def __init__(self, out: Path, plan: SweepPlan, force: bool = False) -> None:
+        self.out, self.plan = out, plan
+        self.runs = out / "runs"
+        self.series = out / "series"
+        spec_file = out / "spec.json"
+        if out.exists() and not out.is_dir():
+            raise ScenarioError(f"--out {out}: exists and is not a folder")
+        if out.is_dir() and any(out.iterdir()):
+            if force:
+                shutil.rmtree(out)
+            elif not spec_file.exists():
+                raise ScenarioError(f"--out {out}: the folder is not empty and holds no sweep; use another folder "
+                                    "or --force to replace it")
+            else:
+                held = json.loads(spec_file.read_text()).get("spec_sha256")
+                if held != plan.spec_hash:
+                    raise ScenarioError(
+                        f"--out {out}: the folder holds another sweep (a different scenario, --vary, --sample, "
+                        "--replications, --seed, --days or --series); use another folder, the same command to "
+                        "resume it, or --force to replace it")
+        try:
+            self.runs.mkdir(parents=True, exist_ok=True)
+            if plan.series:
+                self.series.mkdir(exist_ok=True)
+            if not spec_file.exists():
+                atomic_write_bytes(spec_file, json.dumps({"spec_sha256": plan.spec_hash, **plan.spec},
+                                                         indent=2).encode() + b"\n")
+        except OSError as exc:
+            raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+    def path(self, run_id: int) -> Path:
+        return self.runs / f"run-{run_id:07d}.parquet"
+
+    def done(self) -> set[int]:
+        """Runs already finished successfully (failed ones are tried again)."""
+        finished = set()
+        for path in self.runs.glob("run-*.parquet"):
+            try:
+                status = pd.read_parquet(path, columns=["status"])["status"].iloc[0]
+            except Exception:  # a file cut short by a crash (should not happen: writes are atomic)
+                path.unlink(missing_ok=True)
+                continue
+            if status == "ok":
+                finished.add(int(path.stem.split("-")[1]))
+        return finished
+
+    def write(self, row: dict) -> None:
+        series = row.pop("_series", None)
+        row.pop("traceback", None)
+        if series is not None:
+            atomic_write_bytes(self.series / f"run-{row['run_id']:07d}.parquet", series.to_parquet(index=False))
+        atomic_write_bytes(self.path(row["run_id"]), pd.DataFrame([row]).to_parquet(index=False))
+
+    def results(self) -> pd.DataFrame:
+        frames = [pd.read_parquet(p) for p in sorted(self.runs.glob("run-*.parquet"))]
+        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        return table.sort_values("run_id", ignore_index=True) if len(table) else table
+
+
+def sweep(scenario: Scenario, vary: list[str], *, replications: int, out: Path, sample: str = "grid",
+          samples: int | None = None, executor=None, master_seed: int | None = None, days: int | None = None,
+          series: bool = False, force: bool = False, progress: Callable[[dict, int, int], None] | None = None
+          ) -> tuple[pd.DataFrame, SweepPlan]:
+    """Run (or finish) a sweep into `out`; returns one row per run and the plan."""
+    from simulation.experiments.executors import LocalExecutor
+
+    plan = plan_sweep(scenario, vary, replications=replications, sample=sample, samples=samples,
+                      master_seed=master_seed, days=days, series=series)
+    store = SweepStore(out, plan, force=force)
+    done = store.done()
+    todo = [t for t in plan.tasks() if t.run_id not in done]
+    total = len(plan.points) * replications
+    if progress is not None:
+        progress({"status": "skipped"}, len(done), total)
+    executor = executor or LocalExecutor()
+    written = set(done)
+    for row in executor.run(todo):
+        if row["run_id"] in written and row.get("status") == "ok":
+            continue  # a run Dask finished twice (a worker died after it ran): keep the first
+        store.write(row)
+        if row.get("status") == "ok":
+            written.add(row["run_id"])
+        if progress is not None:
+            progress(row, len(written), total)
+    results = store.results()
+    atomic_write_bytes(out / "results.parquet", results.to_parquet(index=False))
+    return results, plan
