@@ -95,7 +95,7 @@ class DaskExecutor:
             future = self.client.submit(execute, task, key=f"attention-run-{task.run_id}-{task.seed}", pure=False,
                                         retries=2)
             by_key[future.key] = (future, task)
-        for future in as_completed([f for f, _ in by_key.values()]):
+        for future in as_completed([f for f, _ in by_key.values()], loop=self.client.loop):
             _, task = by_key.pop(future.key)
             try:
                 row = future.result()

@@ -1,0 +1,97 @@
+"""A real Dask cluster on 127.0.0.1: a scheduler, two workers, one of them killed mid-sweep."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation.cli import main
+from tests.conftest import ROOT, small_data
+
+DASK = Path(sys.executable).with_name("dask")
+
+
+def _start(args, log):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([str(DASK), *args], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=log, stderr=subprocess.STDOUT)
+
+
+def _stop(process):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait(timeout=30)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    if not DASK.exists() and not shutil.which("dask"):
+        pytest.fail("the dask command is not installed (it comes with dask[distributed])")
+    scheduler_file = tmp_path / "scheduler.json"
+    log = open(tmp_path / "cluster.log", "w")
+    scheduler = _start(["scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address", "127.0.0.1:0",
+                        "--scheduler-file", str(scheduler_file)], log)
+    deadline = time.time() + 60
+    while not scheduler_file.exists() and time.time() < deadline:
+        time.sleep(0.1)
+    workers = [_start(["worker", "--scheduler-file", str(scheduler_file), "--nworkers", "1", "--nthreads", "1",
+                       "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0", "--name", f"w{i}"], log)
+               for i in range(2)]
+    from dask.distributed import Client
+
+    with Client(scheduler_file=str(scheduler_file), timeout="30s") as client:
+        client.wait_for_workers(2, timeout=60)
+    yield scheduler_file, workers
+    for process in [*workers, scheduler]:
+        _stop(process)
+    log.close()
+
+
+def _argv(path, out, *where):
+    return ["sweep", str(path), "--vary", "market.q=0.01,0.05,0.1,0.2,0.3,0.4", "--replications", "2",
+            "--days", "60", "--out", str(out), "--quiet", *where]
+
+
+def test_sweep_on_a_dask_cluster_survives_a_killed_worker(cluster, tmp_path, write_yaml):
+    scheduler_file, workers = cluster
+    path = write_yaml(small_data(days=60, population={"users": 3000}))
+    out = tmp_path / "dask"
+    import threading
+
+    def kill_when_started():
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list((out / "runs").glob("run-*.parquet"))) < 2:
+            time.sleep(0.05)
+        os.killpg(workers[0].pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_started)
+    killer.start()
+    code = main(_argv(path, out, "--scheduler-file", str(scheduler_file)))
+    killer.join()
+    assert workers[0].poll() is not None, "the first worker should be dead"
+    assert code == 0
+    results = pd.read_parquet(out / "results.parquet")
+    assert sorted(results["run_id"]) == list(range(12)) and (results["status"] == "ok").all()
+
+    local = tmp_path / "local"
+    assert main(_argv(path, local, "--workers", "1")) == 0
+    expected = pd.read_parquet(local / "results.parquet")
+    columns = ["run_id", "seed", *[c for c in expected.columns if "/" in c or c.startswith("param:")]]
+    pd.testing.assert_frame_equal(results[columns], expected[columns])  # same runs, wherever they ran
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, write_yaml, capsys):
+    start = time.time()
+    code = main(_argv(write_yaml(small_data(days=3)), tmp_path / "x", "--scheduler", "tcp://127.0.0.1:9"))
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot reach the Dask scheduler" in err and "Traceback" not in err
+    assert time.time() - start < 30
+    assert not (tmp_path / "x").exists()
