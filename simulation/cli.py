@@ -7,14 +7,13 @@ written), 1 a fault of ours (the message says so).
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
 
 from simulation.config import ScenarioError, load_scenario
+from simulation.outdir import check_out, staged
 
 EXIT_OK, EXIT_FAULT, EXIT_INPUT = 0, 1, 2
 
@@ -134,13 +133,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise ScenarioError(f"--out {out}: the folder is not empty; use --force to replace it")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.model import AttentionModel
     from simulation.report import write_outputs
@@ -154,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ScenarioError(f"--seed: expected a whole number >= 0, found {args.seed}")
     seed = scenario.seed if args.seed is None else args.seed
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}"
-    _check_out(out, args.force)
+    check_out(out, args.force, keep=(loaded.path,))
 
     start = time.perf_counter()
     model = AttentionModel(scenario, seed, days=args.days)  # reads graph files: bad ones fail here, before writing
@@ -165,21 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     bar.close()
     result = collect_result(model, time.perf_counter() - start)
 
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    except OSError as exc:
-        raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
-    try:
+    with staged(out) as staging:
         write_outputs(result, staging, loaded)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc}); nothing was written") from None
-        raise
     if not args.quiet:
         print(_brief(result), file=sys.stderr)
     print(out / "report.md")
@@ -202,7 +181,7 @@ def _progress(total: int, quiet: bool):
 def cmd_compare(args: argparse.Namespace) -> int:
     from simulation.experiments.compare import compare, parse_arm
     from simulation.experiments.executors import make_executor
-    from simulation.experiments.output import check_out, staged, write_comparison
+    from simulation.experiments.output import write_comparison
 
     loaded = load_scenario(args.scenario, args.overrides)
     _check_days_seed(args)
@@ -210,7 +189,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise ScenarioError(f"--replications: expected at least 1, found {args.replications}")
     arms = [parse_arm(a) for a in args.arms]
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-compare"
-    check_out(out, args.force)
+    check_out(out, args.force, keep=(loaded.path,))
     executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
     n_arms = len(arms) or len(loaded.scenario.arms) or 1
     bar = _runs_bar(n_arms * args.replications, args.quiet)

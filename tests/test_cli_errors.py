@@ -125,15 +125,43 @@ def test_validate_says_ok_or_explains(tmp_path, capsys, write_yaml):
     assert "sinks[0].kind" in err and "'socal'" in err
 
 
-def test_refuses_a_non_empty_out_without_force(tmp_path, capsys, write_yaml):
+def test_refuses_a_non_empty_out_and_replaces_only_its_own(tmp_path, capsys, write_yaml):
+    path = write_yaml(small_data(days=3))
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    code = main(["run", str(write_yaml(small_data(days=3))), "--out", str(out), "--quiet"])
-    assert code == 2 and "--force" in capsys.readouterr().err
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 2
+    assert "--force" in capsys.readouterr().err
+    # --force never replaces a folder it did not write
+    assert main(["run", str(path), "--out", str(out), "--quiet", "--force"]) == 2
+    assert "was not written by Attention Market" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "mine"
-    assert main(["run", str(write_yaml(small_data(days=3))), "--out", str(out), "--quiet", "--force"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "report.md").exists()
+    ours = tmp_path / "ours"
+    assert main(["run", str(path), "--out", str(ours), "--quiet"]) == 0
+    (ours / "report.md").write_text("old")
+    assert main(["run", str(path), "--out", str(ours), "--quiet", "--force"]) == 0
+    assert (ours / "report.md").read_text() != "old"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging left behind
+
+
+@pytest.mark.parametrize("where", [".", "..", "~"])
+def test_never_writes_into_the_current_or_home_folder(tmp_path, capsys, write_yaml, monkeypatch, where):
+    path = write_yaml(small_data(days=3))
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "notes.txt").write_text("precious")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(work))
+    out = str(work) if where == "~" else where
+    assert main(["run", str(path), "--out", out, "--quiet", "--force"]) == 2
+    assert "give a new folder" in capsys.readouterr().err
+    assert (work / "notes.txt").read_text() == "precious" and path.exists()
+
+
+def test_refuses_an_out_folder_holding_the_scenario(tmp_path, capsys, write_yaml):
+    path = write_yaml(small_data(days=3))
+    assert main(["run", str(path), "--out", str(tmp_path), "--quiet", "--force"]) == 2
+    assert path.exists()
 
 
 def test_usage_errors_exit_2(capsys):

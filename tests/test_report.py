@@ -17,7 +17,8 @@ def test_run_writes_every_output(tmp_path, write_yaml, capsys):
     out = tmp_path / "out"
     assert main(["run", str(write_yaml(small_data())), "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out / "report.md")
-    expected = {"summary.json", "report.md", "attention_share.png", "vanity_vs_outcome.png", "adoption.png"}
+    expected = {".attention-market", "summary.json", "report.md", "attention_share.png", "vanity_vs_outcome.png",
+                "adoption.png"}
     for table in ("sinks", "brands", "model"):
         expected |= {f"{table}.csv", f"{table}.parquet"}
     assert {p.name for p in out.iterdir()} == expected

@@ -5,45 +5,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from simulation.config import ScenarioError
 from simulation.experiments.tasks import KPIS, OUTCOME_KPIS, VANITY_KPIS
 
 OVER_TIME = (("adopters", "customers"), ("revenue_to_date", "revenue to date"), ("awareness", "mean awareness"),
              ("trust", "mean trust"))
-
-
-def check_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise ScenarioError(f"--out {out}: the folder is not empty; use --force to replace it")
-
-
-@contextmanager
-def staged(out: Path):
-    """Write into a hidden folder beside `out`, then rename it: nothing half-written."""
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    except OSError as exc:
-        raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
-    try:
-        yield staging
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

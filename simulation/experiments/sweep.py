@@ -24,6 +24,7 @@ import yaml
 from simulation.config import Scenario, ScenarioError, parse_override
 from simulation.experiments.output import atomic_write_bytes
 from simulation.experiments.tasks import RunTask, derive_seeds, scenario_with
+from simulation.outdir import check_out, mark, refuse_precious
 
 PARAM = "param:"  # prefix of the varied parameters' columns
 
@@ -205,10 +206,12 @@ class SweepStore:
         self.runs = out / "runs"
         self.series = out / "series"
         spec_file = out / "spec.json"
+        refuse_precious(out)
         if out.exists() and not out.is_dir():
             raise ScenarioError(f"--out {out}: exists and is not a folder")
         if out.is_dir() and any(out.iterdir()):
             if force:
+                check_out(out, force=True)  # only a folder Attention Market wrote
                 shutil.rmtree(out)
             elif not spec_file.exists():
                 raise ScenarioError(f"--out {out}: the folder is not empty and holds no sweep; use another folder "
@@ -222,6 +225,7 @@ class SweepStore:
                         "resume it, or --force to replace it")
         try:
             self.runs.mkdir(parents=True, exist_ok=True)
+            mark(out)
             if plan.series:
                 self.series.mkdir(exist_ok=True)
             if not spec_file.exists():
