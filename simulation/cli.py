@@ -91,8 +91,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 def _check_days_seed(args: argparse.Namespace) -> None:
     if args.days is not None and not 1 <= args.days <= 36_500:
         raise ScenarioError(f"--days: expected a whole number from 1 to 36500, found {args.days}")
-    if args.seed is not None and args.seed < 0:
-        raise ScenarioError(f"--seed: expected a whole number >= 0, found {args.seed}")
+    if args.seed is not None and not 0 <= args.seed < 2**63:
+        raise ScenarioError(f"--seed: expected a whole number from 0 to 2^63 - 1, found {args.seed}")
 
 
 def _runs_bar(total: int, quiet: bool, what: str = "runs"):
@@ -115,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except MemoryError:
+        print("error: out of memory: this scenario needs more memory than this machine has free; "
+              "use fewer users (python run.py validate shows an estimate)", file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         print("interrupted; nothing was written", file=sys.stderr)
         return 130
@@ -126,28 +130,34 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from simulation.network import read_graph_file
+    from simulation.resources import check_memory
+
     loaded = load_scenario(args.scenario, args.overrides)
     s = loaded.scenario
-    print(f"ok: {loaded.path}: {s.name}, {s.population.users:,} users, {len(s.sinks)} sinks, "
-          f"{len(s.brands)} brands, {len(s.events)} events, {s.days} days")
+    users = s.population.users
+    if s.network.kind == "file":  # read it, as a run would
+        users = read_graph_file(Path(s.network.path)).number_of_nodes()
+    need = check_memory(s, users)
+    print(f"ok: {loaded.path}: {s.name}, {users:,} users, {len(s.sinks)} sinks, "
+          f"{len(s.brands)} brands, {len(s.events)} events, {s.days} days (about {need / 1e6:,.0f} MB)")
     return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.model import AttentionModel
     from simulation.report import write_outputs
+    from simulation.resources import check_memory
     from simulation.runner import collect_result
 
     loaded = load_scenario(args.scenario, args.overrides)
     scenario = loaded.scenario
-    if args.days is not None and not 1 <= args.days <= 36_500:
-        raise ScenarioError(f"--days: expected a whole number from 1 to 36500, found {args.days}")
-    if args.seed is not None and args.seed < 0:
-        raise ScenarioError(f"--seed: expected a whole number >= 0, found {args.seed}")
+    _check_days_seed(args)
     seed = scenario.seed if args.seed is None else args.seed
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}"
     check_out(out, args.force, keep=(loaded.path,))
 
+    check_memory(scenario)
     start = time.perf_counter()
     model = AttentionModel(scenario, seed, days=args.days)  # reads graph files: bad ones fail here, before writing
     bar = _progress(model.days, args.quiet)
@@ -159,6 +169,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with staged(out) as staging:
         write_outputs(result, staging, loaded)
+    for event in result.summary["events_not_reached"]:
+        print(f"warning: the {event['type']} event on day {event['day']} was not reached "
+              f"(the run stopped after day {result.days})", file=sys.stderr)
     if not args.quiet:
         print(_brief(result), file=sys.stderr)
     print(out / "report.md")
@@ -182,12 +195,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from simulation.experiments.compare import compare, parse_arm
     from simulation.experiments.executors import make_executor
     from simulation.experiments.output import write_comparison
+    from simulation.resources import check_memory
 
     loaded = load_scenario(args.scenario, args.overrides)
     _check_days_seed(args)
     if args.replications < 1:
         raise ScenarioError(f"--replications: expected at least 1, found {args.replications}")
     arms = [parse_arm(a) for a in args.arms]
+    check_memory(loaded.scenario)
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-compare"
     check_out(out, args.force, keep=(loaded.path,))
     executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
@@ -221,11 +236,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from simulation.experiments.executors import make_executor
     from simulation.experiments.output import write_sweep_outputs
+    from simulation.resources import check_memory
     from simulation.experiments.sweep import plan_sweep, sweep
 
     loaded = load_scenario(args.scenario, args.overrides)
     _check_days_seed(args)
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-sweep"
+    check_memory(loaded.scenario)
     plan_sweep(loaded.scenario, args.vary, replications=args.replications, sample=args.sample,
                samples=args.samples, master_seed=args.seed, days=args.days, series=args.series)  # checks first
     executor = make_executor(args.workers, args.scheduler, args.scheduler_file)

@@ -26,7 +26,9 @@ SinkKind = Literal[
 #: Every kind of attention sink; a brand's own destination has the kind "brand".
 SINK_KINDS: tuple[str, ...] = typing.get_args(SinkKind) + ("brand",)
 
-Name = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_ .&'-]*$")]
+#: Names: letters (any alphabet), digits, spaces and _ & ' - ; no dot, since --set paths use dots.
+NAME_PATTERN = r"^\w[\w &'-]*$"
+Name = Annotated[str, Field(min_length=1, max_length=60, pattern=NAME_PATTERN)]
 
 
 class Strict(BaseModel):
@@ -97,11 +99,11 @@ class BrandConfig(Strict):
     budget_per_day: float = Field(1000.0, ge=0, le=1e12, description="Money spent per day (currency units).")
     price: float = Field(50.0, gt=0, le=1e9, description="Revenue per sale.")
     margin: float = Field(0.5, ge=0, le=1, description="Gross margin on a sale; ROI = (margin x revenue - spend) / spend.")
-    cpm: float = Field(5.0, gt=0, le=1e6, description="Cost of a thousand impressions.")
+    cpm: float = Field(5.0, ge=0.001, le=1e6, description="Cost of a thousand impressions.")
     ad_sinks: list[Name] | None = Field(None, description="Sinks the billboard buys impressions on (null: every sink with ad_load > 0).")
     service_share: float = Field(0.5, ge=0, le=1, description="Share of relational spend on answering users; the rest goes to content.")
-    cost_per_answer: float = Field(2.0, gt=0, le=1e9, description="Cost of answering one visitor at the destination.")
-    content_scale: float = Field(500.0, gt=0, le=1e12, description="Daily content spend at which content adds ln 2 x content_pull to the destination's utility.")
+    cost_per_answer: float = Field(2.0, ge=0.001, le=1e9, description="Cost of answering one visitor at the destination.")
+    content_scale: float = Field(500.0, ge=0.001, le=1e12, description="Daily content spend at which content adds ln 2 x content_pull to the destination's utility.")
     initial_awareness: float = Field(0.05, ge=0, le=1, description="Awareness of the brand on day 0, the same for every user.")
     initial_trust: float = Field(0.0, ge=-1, le=1, description="Trust in the brand on day 0, the same for every user.")
     quality: float = Field(0.3, ge=-1, le=1, description="Product experience: a buyer's trust moves toward it at each purchase.")
@@ -249,6 +251,10 @@ class Scenario(Strict):
 # --------------------------------------------------------------------------
 # Errors
 
+#: Rows of sampled-user data a run may hold in memory (collect.sample_users x brands x days).
+MAX_SAMPLE_ROWS = 20_000_000
+
+
 class ScenarioError(Exception):
     """A user's mistake in a scenario or an override: printed as is, exit code 2."""
 
@@ -301,16 +307,20 @@ class _Lines:
         return self.lines.get(path)
 
 
-def _fields_at(path: tuple) -> list[str]:
-    """Field names of the schema model that holds the key at `path`."""
+def _fields_at(path: tuple, data: Any = None) -> list[str]:
+    """Field names of the schema model that holds the key at `path` (events by their `type` in `data`)."""
     model: Any = Scenario
-    for part in path[:-1]:
+    node = data
+    for i, part in enumerate(path[:-1]):
         if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and -len(node) <= part < len(node) else None
+            if path[:i] == ("events",):
+                model = _EVENT_MODELS.get(node.get("type")) if isinstance(node, dict) else None
             continue
         if model is None or part not in getattr(model, "model_fields", {}):
             return []
-        ann = model.model_fields[part].annotation
-        model = _model_in(ann, part)
+        model = _model_in(model.model_fields[part].annotation, part)
+        node = node.get(part) if isinstance(node, dict) else None
     return list(getattr(model, "model_fields", {}) or [])
 
 
@@ -325,7 +335,11 @@ def _model_in(ann: Any, part: str) -> Any:
     return found
 
 
-_EVENT_TAGS = {"platform_launch", "platform_close", "crisis", "budget_change", "strategy_change"}
+_EVENT_MODELS: dict[str, type[BaseModel]] = {
+    "platform_launch": SinkLaunch, "platform_close": SinkClose, "crisis": Crisis,
+    "budget_change": BudgetChange, "strategy_change": StrategyChange,
+}
+_EVENT_TAGS = set(_EVENT_MODELS)
 
 
 def _clean_loc(loc: tuple) -> tuple:
@@ -336,7 +350,7 @@ def _clean_loc(loc: tuple) -> tuple:
 def _message(err: dict, path: tuple, data: Any) -> str:
     kind, msg, found = err["type"], err["msg"], err.get("input")
     if kind == "extra_forbidden":
-        fields = _fields_at(path)
+        fields = _fields_at(path, data)
         close = difflib.get_close_matches(str(path[-1]), fields, n=1, cutoff=0.5)
         hint = f"; did you mean '{close[0]}'?" if close else (f"; valid keys here: {', '.join(fields)}" if fields else "")
         return f"unknown key '{path[-1]}'{hint}"
@@ -344,6 +358,11 @@ def _message(err: dict, path: tuple, data: Any) -> str:
         return "expected a value for this required key, found none"
     if kind == "union_tag_invalid":
         return f"expected an event type among {', '.join(sorted(_EVENT_TAGS))}, found {_describe(err.get('ctx', {}).get('tag'))}"
+    if kind == "string_pattern_mismatch":
+        return ("expected a name of letters, digits, spaces, _ & ' or - (no dot), starting with a letter, "
+                f"digit or _, found {_describe(found)}")
+    if kind == "string_too_long":
+        return f"expected at most {err.get('ctx', {}).get('max_length')} characters, found {len(str(found))}"
     if kind == "value_error":
         return msg.removeprefix("Value error, ")
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
@@ -365,6 +384,25 @@ def _check_references(s: Scenario) -> list[tuple[tuple, str]]:
     for i, e in enumerate(s.events):
         if isinstance(e, SinkLaunch) and (e.sink.name in sink_names or launched.count(e.sink.name) > 1):
             problems.append((("events", i, "sink", "name"), f"a sink named '{e.sink.name}' already exists"))
+    if s.network.kind not in ("file", "complete"):
+        users = s.population.users
+        if s.network.kind == "barabasi_albert" and s.network.m >= users:
+            problems.append((("network", "m"), f"barabasi_albert needs m < population.users, found m={s.network.m} for {users} users"))
+        if s.network.kind == "watts_strogatz" and s.network.k >= users:
+            problems.append((("network", "k"), f"watts_strogatz needs k < population.users, found k={s.network.k} for {users} users"))
+    rows = s.collect.sample_users * len(s.brands) * s.days
+    if rows > MAX_SAMPLE_ROWS:
+        problems.append((("collect", "sample_users"), f"{s.collect.sample_users} users x {len(s.brands)} brands x {s.days} days "
+                         f"is {rows:,} rows; at most {MAX_SAMPLE_ROWS:,} are kept in memory: follow fewer users"))
+    closes: dict[str, int] = {}
+    launch_day = {e.sink.name: e.day for e in s.events if isinstance(e, SinkLaunch)}
+    for i, e in enumerate(s.events):
+        if isinstance(e, SinkClose):
+            if e.sink in closes:
+                problems.append((("events", i, "sink"), f"'{e.sink}' is already closed by events[{closes[e.sink]}]"))
+            closes[e.sink] = i
+            if e.sink in launch_day and e.day <= launch_day[e.sink]:
+                problems.append((("events", i, "day"), f"'{e.sink}' closes on day {e.day}, before it launches on day {launch_day[e.sink]}"))
     all_sinks = sink_names + launched
     brand_names: list[str] = []
     for i, brand in enumerate(s.brands):
@@ -393,6 +431,21 @@ def _unknown(what: str, name: str, known: list[str]) -> str:
 # --------------------------------------------------------------------------
 # Loading
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key written twice in one mapping (the second would silently win)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' is written twice in one mapping (first on line {seen[key]})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: Path) -> tuple[str, Any]:
     if not path.exists():
         raise ScenarioError(f"{path}: no such scenario file")
@@ -403,7 +456,7 @@ def _read_yaml(path: Path) -> tuple[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read the file ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -448,8 +501,8 @@ def apply_override(data: dict, item: str) -> tuple:
                 node[part] = value
             else:
                 if part not in node or node[part] is None:
-                    if part not in _fields_at(tuple(path)):
-                        fields = _fields_at(tuple(path))
+                    if part not in _fields_at(tuple(path), data):
+                        fields = _fields_at(tuple(path), data)
                         close = difflib.get_close_matches(part, fields, n=1, cutoff=0.5)
                         hint = f"; did you mean '{close[0]}'?" if close else ""
                         raise ScenarioError(f"--set {item}: unknown key '{part}'{hint}")
@@ -461,14 +514,14 @@ def apply_override(data: dict, item: str) -> tuple:
 
 
 def _list_index(node: list, part: str, item: str) -> int:
+    for index, element in enumerate(node):  # a name wins over an index ('3' may be a sink's name)
+        if isinstance(element, dict) and str(element.get("name")) == part:
+            return index
     if part.lstrip("-").isdigit():
         index = int(part)
         if not -len(node) <= index < len(node):
             raise ScenarioError(f"--set {item}: index {index} is out of range (the list has {len(node)} items)")
         return index % len(node)
-    for index, element in enumerate(node):
-        if isinstance(element, dict) and element.get("name") == part:
-            return index
     names = [str(e.get("name")) for e in node if isinstance(e, dict)]
     raise ScenarioError(f"--set {item}: no item named '{part}' (known: {', '.join(names)})")
 
@@ -505,6 +558,9 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     scenario = validate_data(data, source=str(path), lines=_Lines(text), overrides=applied)
     if scenario.network.path and not Path(scenario.network.path).is_absolute():
         scenario.network.path = str((path.parent / scenario.network.path).resolve())
+    if scenario.network.kind == "file" and not Path(scenario.network.path).is_file():
+        line = _Lines(text).line(("network", "path"))
+        raise ScenarioError(f"{path}:{line}: network.path: no such graph file: {scenario.network.path}")
     return LoadedScenario(
         scenario=scenario,
         path=path,

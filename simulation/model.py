@@ -175,10 +175,7 @@ class AttentionModel(mesa.Model):
         visiting = dest_minutes > 0
 
         visitor_counts = np.count_nonzero(visiting, axis=1)
-        capacity = np.array([b.answer_capacity for b in self.brands])
-        chance = np.minimum(1.0, np.divide(capacity, visitor_counts, out=np.zeros(len(self.brands)),
-                                           where=visitor_counts > 0)).astype(np.float32)
-        answered = visiting & (self.rng.random(visiting.shape, dtype=np.float32) < chance[:, None])
+        answered = self._answer(visiting, visitor_counts)
         delivered = impressions.sum(axis=1, dtype=np.float64)
         reached_today = np.count_nonzero(impressions, axis=1)
         answer_counts = np.count_nonzero(answered, axis=1)
@@ -209,6 +206,20 @@ class AttentionModel(mesa.Model):
             sink.minutes_today = float(per_sink[sink.column])
             sink.visitors_today = int(sink_visitors[sink.column])
             sink.share_today = sink.minutes_today / total if total else 0.0
+
+    def _answer(self, visiting: np.ndarray, visitor_counts: np.ndarray) -> np.ndarray:
+        """Each brand answers as many of today's visitors as its service pays for, chosen at random."""
+        order = self.rng.random(visiting.shape, dtype=np.float32)
+        answered = np.zeros_like(visiting)
+        for brand in self.brands:
+            b = brand.index
+            k = min(int(visitor_counts[b]), int(brand.answer_capacity))  # whole answers a day
+            if k == visitor_counts[b]:
+                answered[b] = visiting[b]
+            elif k > 0:
+                who = np.flatnonzero(visiting[b])
+                answered[b, who[np.argpartition(order[b, who], k - 1)[:k]]] = True
+        return answered
 
     def spread_word_of_mouth(self) -> None:
         """Neighbours' adoption pulls, engagement raises awareness, voiced opinions move trust."""

@@ -170,5 +170,9 @@ def read_graph_file(path: Path) -> nx.Graph:
         raise ScenarioError(f"{path}: network.path: cannot read the graph ({type(exc).__name__}: {exc})") from None
     graph = nx.Graph(graph)  # undirected, no parallel edges
     if graph.number_of_nodes() < 2:
-        raise ScenarioError(f"{path}: network.path: expected a graph of at least 2 nodes, found {graph.number_of_nodes()}")
+        hint = ""
+        if path.suffix.lower() not in (".graphml", ".xml") and "," in path.read_text(errors="replace")[:10_000]:
+            hint = " (an edge list has one 'u v' pair a line, separated by spaces or tabs, not commas)"
+        raise ScenarioError(f"{path}: network.path: expected a graph of at least 2 nodes, "
+                            f"found {graph.number_of_nodes()}{hint}")
     return nx.convert_node_labels_to_integers(graph, ordering="default")

@@ -19,7 +19,8 @@ def attention_share(sinks: pd.DataFrame, ax: Axes) -> Axes:
     wide = wide[order]
     colours = [colormaps["tab20"](i % 20) for i in range(len(wide.columns))]
     ax.stackplot(wide.index, wide.T.values, labels=list(wide.columns), colors=colours, alpha=0.9)
-    ax.set_xlim(wide.index.min(), wide.index.max())
+    if wide.index.max() > wide.index.min():
+        ax.set_xlim(wide.index.min(), wide.index.max())
     ax.set_ylim(0, 1)
     ax.set_xlabel("day")
     ax.set_ylabel("share of all minutes online")

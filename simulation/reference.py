@@ -57,6 +57,10 @@ def _range(field) -> str:
                 parts.append(f"{sign} {value:,}" if isinstance(value, int) else f"{sign} {value:g}")
         if getattr(meta, "min_length", None):
             parts.append("not empty")
+        if getattr(meta, "max_length", None):
+            parts.append(f"at most {meta.max_length} characters")
+        if getattr(meta, "pattern", None):
+            parts.append("letters, digits, spaces, _ & ' - (no dot)")
     return ", ".join(parts)
 
 
@@ -78,7 +82,7 @@ def reference_markdown() -> str:
         for name, field in model.model_fields.items():
             kind = "list of events (below)" if name == "events" else _type(field.annotation)
             lines.append(f"| `{name}` | {kind} | {_default(field)} | {_range(field)} | "
-                         f"{(field.description or '').replace('|', '/')} |")
+                         f"{(field.description or '').replace('|', chr(92) + '|')} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -36,7 +36,7 @@ def provenance(loaded: LoadedScenario | None, result: RunResult) -> dict:
         "overrides": list(loaded.overrides) if loaded else [],
         "seed": result.seed,
         "days": result.days,
-        "resolved_scenario": result.scenario.model_dump(mode="json"),
+        "resolved_scenario": result.scenario.model_copy(update={"days": result.days, "seed": result.seed}).model_dump(mode="json"),
         "python": platform.python_version(),
         "packages": versions,
         "run_seconds": round(result.seconds, 3),
@@ -93,13 +93,24 @@ def report_markdown(result: RunResult, loaded: LoadedScenario | None = None) -> 
     by_impr = sorted(brands, key=lambda b: brands[b]["impressions"], reverse=True)
     lines += ["## The answer in brief", ""]
     lead = by_sales[0]
-    lines.append(f"- **Most sales:** {lead} ({brands[lead]['strategy']}) with {_fmt(brands[lead]['sales'])} sales "
-                 f"to {_fmt(brands[lead]['adopters'])} customers, revenue {_fmt(brands[lead]['revenue'])}.")
-    if by_roi and brands[by_roi[0]]["roi"] is not None:
-        r = by_roi[0]
-        lines.append(f"- **Best return on spend:** {r} ({brands[r]['strategy']}), ROI {brands[r]['roi']:+.2f} "
-                     f"(margin x revenue minus spend, over spend).")
-    if len(brands) > 1 and by_impr[0] != lead:
+    top_sales = brands[lead]["sales"]
+    sole_lead = len(brands) == 1 or top_sales > brands[by_sales[1]]["sales"]
+    if top_sales == 0:
+        lines.append("- **Sales:** no brand sold anything.")
+    elif sole_lead:
+        lines.append(f"- **Most sales:** {lead} ({brands[lead]['strategy']}) with {_fmt(top_sales)} sales "
+                     f"to {_fmt(brands[lead]['adopters'])} customers, revenue {_fmt(brands[lead]['revenue'])}.")
+    else:
+        tied = [b for b in by_sales if brands[b]["sales"] == top_sales]
+        lines.append(f"- **Most sales:** a tie between {', '.join(tied)} at {_fmt(top_sales)} sales.")
+    rois = [b for b in by_roi if brands[b]["roi"] is not None]
+    if rois:
+        best = brands[rois[0]]["roi"]
+        tied = [b for b in rois if brands[b]["roi"] == best]
+        who = rois[0] + f" ({brands[rois[0]]['strategy']})" if len(tied) == 1 else "a tie between " + ", ".join(tied)
+        lines.append(f"- **Best return on spend:** {who}, ROI {best:+.2f} (margin x revenue minus spend, over spend).")
+    if (len(brands) > 1 and top_sales > 0 and sole_lead and by_impr[0] != lead
+            and brands[by_impr[0]]["impressions"] > brands[lead]["impressions"]):
         lines.append(f"- **Vanity and outcome disagree:** {by_impr[0]} bought the most impressions "
                      f"({_fmt(brands[by_impr[0]]['impressions'])}) but {lead} sold the most.")
     lines.append("")
@@ -126,11 +137,13 @@ def report_markdown(result: RunResult, loaded: LoadedScenario | None = None) -> 
               "site is one more place to spend them.", "", "![Attention share](attention_share.png)", ""]
 
     lines += ["## Awareness, trust and adoption", "", "![Awareness, trust and adoption](adoption.png)", ""]
-    if s["events"]:
+    if s["events"] or s.get("events_not_reached"):
         lines += ["## Events", ""]
         for e in s["events"]:
             detail = ", ".join(f"{k} {v}" for k, v in e.items() if k not in ("day", "type"))
             lines.append(f"- day {e['day']}: {e['type'].replace('_', ' ')} ({detail})")
+        for e in s.get("events_not_reached", []):
+            lines.append(f"- not reached: {e['type'].replace('_', ' ')} on day {e['day']}, after the last day simulated")
         lines.append("")
     lines += ["## Files", "", "- `summary.json`: the figures above, with the resolved scenario, seed and package versions",
               "- `sinks.csv`, `brands.csv`, `model.csv` (and `.parquet` twins): one row per day (and sink or brand)"]

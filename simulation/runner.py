@@ -101,4 +101,5 @@ def summarise(result: RunResult, model: AttentionModel) -> dict:
             "share_last_30_days": _number(rows["share"].tail(30).mean()),
         }
     return {"days": result.days, "users": model.population.n, "edges": model.network.edges,
-            "brands": brands, "sinks": sinks, "events": result.events}
+            "brands": brands, "sinks": sinks, "events": result.events,
+            "events_not_reached": [{"day": e.day, "type": e.type} for e in model.events.pending]}

@@ -176,3 +176,51 @@ def test_unwritable_out_is_a_clear_error(tmp_path, capsys, write_yaml):
     code = main(["run", str(write_yaml(small_data(days=2))), "--out", str(blocker / "sub"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and "cannot write there" in err and "Traceback" not in err
+
+
+def test_a_key_written_twice_is_an_error(tmp_path, capsys, write_yaml):
+    text = yaml.safe_dump(small_data(), sort_keys=False) + "market:\n  p: 0.5\nmarket:\n  q: 0.1\n"
+    err = run_bad(write_yaml(text), tmp_path, capsys)
+    assert "'market' is written twice" in err
+
+
+def test_validate_agrees_with_run(tmp_path, capsys, write_yaml):
+    data = small_data(population={"users": 3})  # barabasi_albert with m=3 needs more users
+    path = write_yaml(data)
+    assert main(["validate", str(path)]) == 2
+    assert "network.m" in capsys.readouterr().err
+    run_bad(path, tmp_path, capsys)
+
+
+def test_a_scenario_too_big_for_memory_is_refused_before_building(tmp_path, capsys, write_yaml):
+    err = run_bad(write_yaml(small_data(population={"users": 50_000_000})), tmp_path, capsys)
+    assert "GB" in err and "use fewer users" in err
+
+
+def test_close_before_launch_and_double_close_are_errors(tmp_path, capsys, write_yaml):
+    data = small_data()
+    data["events"].append({"type": "platform_close", "day": 5, "sink": "newcomer"})
+    data["events"].append({"type": "platform_close", "day": 35, "sink": "news"})
+    err = run_bad(write_yaml(data), tmp_path, capsys)
+    assert "before it launches on day 10" in err and "'news' is already closed" in err
+
+
+def test_unicode_names_and_a_name_that_looks_like_an_index(tmp_path, capsys, write_yaml):
+    data = small_data(days=2)
+    data["sinks"][0]["name"] = "Réseau social"
+    data["sinks"][2]["name"] = "3"
+    data["events"] = []
+    path = write_yaml(data)
+    from simulation.config import load_scenario
+
+    scenario = load_scenario(path, ["sinks.3.appeal=2.5"]).scenario
+    assert scenario.sinks[2].appeal == 2.5 and scenario.sinks[3].appeal == -0.5  # the name wins
+    assert main(["run", str(path), "--out", str(tmp_path / "o"), "--quiet"]) == 0
+
+
+def test_events_after_the_last_day_are_reported(tmp_path, capsys, write_yaml):
+    out = tmp_path / "o"
+    assert main(["run", str(write_yaml(small_data())), "--days", "12", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "the crisis event on day 15 was not reached" in err
+    assert "not reached: crisis on day 15" in (out / "report.md").read_text()

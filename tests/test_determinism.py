@@ -54,3 +54,24 @@ def test_a_platform_keeps_its_hype_until_it_opens():
     assert newcomer.novelty == 2.0 and newcomer.minutes_today == 0.0
     model.step()
     assert newcomer.active and newcomer.minutes_today > 0
+
+
+def test_identical_bytes_across_processes_and_hash_seeds(tmp_path, write_yaml):
+    """Set and dict ordering must never reach the results: two processes, two hash seeds, same bytes."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    path = write_yaml(small_data(days=15))
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"h{hash_seed}"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run([sys.executable, str(ROOT / "run.py"), "run", str(path), "--out", str(out), "--quiet"],
+                              env=env, capture_output=True, text=True, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        outs.append(out)
+    for name in ("sinks.csv", "brands.csv", "sinks.parquet", "brands.parquet", "report.md"):
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes(), name

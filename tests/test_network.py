@@ -79,8 +79,14 @@ def test_direct_barabasi_albert_builder_matches_networkx_in_distribution():
     assert not np.any(adjacency.indices[adjacency.indptr[5]:adjacency.indptr[6]] == 5)
 
 
-def test_large_barabasi_albert_uses_the_direct_builder():
-    from simulation.network import DIRECT_BUILD_FROM
+def test_large_barabasi_albert_uses_the_direct_builder(monkeypatch):
+    from simulation import network
 
-    net = build_network(NetworkConfig(kind="barabasi_albert", m=2), DIRECT_BUILD_FROM, np.random.default_rng(3))
-    assert net.n == DIRECT_BUILD_FROM and net.edges == 2 * (DIRECT_BUILD_FROM - 3) + 2
+    def refuse(*args, **kwargs):
+        raise AssertionError("networkx must not build a graph this large")
+
+    monkeypatch.setattr(network.nx, "barabasi_albert_graph", refuse)
+    net = build_network(NetworkConfig(kind="barabasi_albert", m=2), network.DIRECT_BUILD_FROM, np.random.default_rng(3))
+    assert net.n == network.DIRECT_BUILD_FROM and net.edges == 2 * (network.DIRECT_BUILD_FROM - 3) + 2
+    with pytest.raises(AssertionError, match="networkx must not"):
+        build_network(NetworkConfig(kind="barabasi_albert", m=2), network.DIRECT_BUILD_FROM - 1, np.random.default_rng(3))

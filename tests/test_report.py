@@ -47,3 +47,18 @@ def test_run_writes_every_output(tmp_path, write_yaml, capsys):
         assert f"| {name} | {figures['strategy']} | {figures['impressions']:,} |" in report
         assert brands[brands.brand == name]["sales"].sum() == figures["sales"]
     assert "crisis" in report and "platform launch" in report
+
+
+def test_report_does_not_name_a_winner_on_a_tie(tmp_path, write_yaml):
+    data = small_data(days=3, events=[], market={"p": 0.0, "q": 0.0, "repurchase_rate": 0.0})
+    out = tmp_path / "tie"
+    assert main(["run", str(write_yaml(data)), "--out", str(out), "--quiet"]) == 0
+    report = (out / "report.md").read_text()
+    assert "no brand sold anything" in report and "disagree" not in report and "Most sales" not in report
+
+
+def test_provenance_records_the_days_and_seed_actually_run(tmp_path, write_yaml):
+    out = tmp_path / "p"
+    assert main(["run", str(write_yaml(small_data())), "--days", "5", "--seed", "77", "--out", str(out), "--quiet"]) == 0
+    resolved = json.loads((out / "summary.json").read_text())["provenance"]["resolved_scenario"]
+    assert resolved["days"] == 5 and resolved["seed"] == 77

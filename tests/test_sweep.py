@@ -70,17 +70,21 @@ def test_zero_replications(tmp_path, write_yaml, capsys):
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, write_yaml):
-    data = small_data(days=3, network={"kind": "watts_strogatz", "k": 6}, events=[])
-    results = simulation.sweep(write_yaml(data), vary=["population.users=5,60"], replications=2, out=tmp_path / "sw",
-                               workers=1)
+    """A run that raises inside a worker (here: a graph file that exists but is broken) is recorded."""
+    (tmp_path / "good.txt").write_text("".join(f"{i} {(i + 1) % 50}\n" for i in range(50)))
+    (tmp_path / "broken.graphml").write_text("<graphml><not closed")
+    data = small_data(days=3, network={"kind": "file", "path": "good.txt"}, events=[])
+    path = write_yaml(data)
+    vary = [f"network.path={tmp_path / 'good.txt'},{tmp_path / 'broken.graphml'}"]
+    results = simulation.sweep(path, vary=vary, replications=2, out=tmp_path / "sw", workers=1)
     failed = results[results["status"] == "failed"]
     assert len(results) == 4 and len(failed) == 2
-    assert (failed["param:population.users"] == 5).all() and failed["error"].str.contains("k < users").all()
-    assert failed["seed"].notna().all()
-    assert main(["sweep", str(write_yaml(data)), "--vary", "population.users=5,60", "--replications", "2",
-                 "--workers", "1", "--out", str(tmp_path / "sw"), "--quiet"]) == 0
+    assert failed["param:network.path"].str.endswith("broken.graphml").all()
+    assert failed["error"].str.contains("cannot read the graph").all() and failed["seed"].notna().all()
+    assert main(["sweep", str(path), "--vary", vary[0], "--replications", "2", "--workers", "1",
+                 "--out", str(tmp_path / "sw"), "--quiet"]) == 0
     report = (tmp_path / "sw" / "report.md").read_text()
-    assert "2 ok, 2 failed" in report and "k < users" in report
+    assert "2 ok, 2 failed" in report and "cannot read the graph" in report
 
 
 def _sweep_command(path, out, workers="1"):
