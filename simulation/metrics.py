@@ -1,4 +1,4 @@
-"""Named reporter functions, shared by the data collection, the report and the dashboard.
+"""Named reporter functions, shared by the data collection and the report.
 
 No lambdas: a model and its reporters must pickle for parallel sweeps.
 """

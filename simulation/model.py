@@ -110,7 +110,7 @@ class AttentionModel(mesa.Model):
     # ------------------------------------------------------------------ the day
 
     def step(self) -> None:
-        """One day, in the order of DESIGN.md."""
+        """One day: events, brands, attention, exposure, word of mouth, purchases, learning, records."""
         self.day += 1
         self.events.fire(self, self.day)
         for brand in self.brands:

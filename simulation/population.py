@@ -1,8 +1,8 @@
 """Users: state in numpy arrays (structure of arrays), Mesa agents as thin views.
 
 Everything the daily step touches is a column or a matrix here, so the step
-has no Python loop over users. `User` agents read and write these arrays; they
-exist for `model.agents`, agent reporters and the dashboard.
+has no Python loop over users. `User` agents are read-only views of these arrays; they
+exist for `model.agents` and agent reporters.
 """
 
 from __future__ import annotations

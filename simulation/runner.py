@@ -1,6 +1,6 @@
 """One function runs one simulation: `run_simulation(config, seed)`.
 
-The CLI, sweeps, the dashboard and tests all go through it or through
+The CLI, compare, sweeps and tests all go through it or through
 `AttentionModel`. It returns tidy tables and a summary, and writes nothing.
 """
 

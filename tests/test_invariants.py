@@ -60,7 +60,7 @@ def test_nothing_reaches_a_user_who_spends_no_time_on_ad_sinks():
 
 
 def test_brand_destinations_stay_minor_in_the_default_scenario():
-    """DESIGN.md: habit plus brand pull must not let a brand's site swallow the day."""
+    """Habit plus brand pull must not let a brand's site swallow the day (a positive feedback loop)."""
     from simulation.config import load_scenario
     from simulation.runner import run_simulation
     from tests.conftest import SCENARIOS

@@ -1,4 +1,4 @@
-"""The winner depends on the parameters, never on the code (DESIGN.md).
+"""The winner depends on the parameters, never on the code.
 
 Each strategy must win somewhere: billboard ahead on ROI when word of mouth is
 switched off; relational ahead when word of mouth is strong and answering is
