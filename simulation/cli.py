@@ -65,6 +65,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution(sw)
     _add_common(sw)
 
+    sens = sub.add_parser("sensitivity", help="Sobol or Morris global sensitivity of one KPI (SALib)")
+    sens.add_argument("scenario", help="scenario YAML file")
+    sens.add_argument("--method", choices=["sobol", "morris"], default="sobol")
+    sens.add_argument("--param", action="append", default=[], metavar="KEY=LO:HI", help="a parameter and its range (repeatable)")
+    sens.add_argument("--samples", type=int, default=64,
+                      help="Sobol: base sample N, a power of two (N x (params + 2) points); Morris: trajectories")
+    sens.add_argument("--kpi", help="BRAND/KPI, or KPI for the first brand (default: the first brand's sales)")
+    sens.add_argument("--replications", type=int, default=1, help="runs per point, averaged (default 1)")
+    _add_execution(sens)
+    _add_common(sens)
+
     validate = sub.add_parser("validate", help="check a scenario file and say 'ok' or what is wrong")
     validate.add_argument("scenario", help="scenario YAML file")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -277,7 +288,47 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "sweep": cmd_sweep}
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from simulation.experiments.executors import make_executor
+    from simulation.experiments.sensitivity import plan_sensitivity, resolve_kpi, sensitivity, write_sensitivity
+    from simulation.resources import check_memory
+
+    loaded = load_scenario(args.scenario, args.overrides)
+    _check_days_seed(args)
+    resolve_kpi(loaded.scenario, args.kpi)
+    plan_sensitivity(loaded.scenario, args.param, method=args.method, samples=args.samples,
+                     replications=args.replications, master_seed=args.seed, days=args.days)  # checks first
+    check_memory(loaded.scenario)
+    out = args.out or Path("results") / f"{Path(args.scenario).stem}-{args.method}"
+    executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
+    bar = None
+
+    def progress(row: dict, done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = _runs_bar(total, args.quiet, args.method)
+            bar.update(done)
+            return
+        bar.update(1)
+
+    try:
+        where = executor.describe()
+        result = sensitivity(loaded.scenario, args.param, out=out, method=args.method, samples=args.samples,
+                             kpi=args.kpi, replications=args.replications, executor=executor,
+                             master_seed=args.seed, days=args.days, force=args.force, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+        executor.close()
+    write_sensitivity(result, out, where)
+    if not args.quiet:
+        print(result.indices.to_string(index=False), file=sys.stderr)
+    print(out / "report.md")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "sweep": cmd_sweep,
+            "sensitivity": cmd_sensitivity}
 
 
 def console_main() -> None:

@@ -23,7 +23,7 @@ def test_points_and_seeds():
     scenario = Scenario.model_validate(small_data())
     plan = plan_sweep(scenario, ["market.q=0.01,0.1", "population.habit=0:2:3"], replications=2)
     assert len(plan.points) == 6 and {p["population.habit"] for p in plan.points} == {0, 1, 2}
-    tasks = plan.tasks()
+    tasks = list(plan.tasks())
     assert len(tasks) == 12 and len({t.run_id for t in tasks}) == 12
     assert {t.seed for t in tasks} == set(plan.seeds) and len(set(plan.seeds)) == 2  # replication r: one seed
     lhs = plan_sweep(scenario, ["market.q=0.01:0.2", "population.users=100:900"], replications=1, sample="lhs",

@@ -20,6 +20,15 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
+def _worker_context():
+    """Fork workers from a server that has imported the model once (fast, and no fork of a threaded driver)."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["simulation.experiments.tasks", "simulation.runner"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 class LocalExecutor:
     """Runs on this machine: in-process for one worker, else one process per worker."""
 
@@ -32,14 +41,13 @@ class LocalExecutor:
         return f"{self.workers} local process{'es' if self.workers > 1 else ''}"
 
     def run(self, tasks: Iterable[RunTask]) -> Iterator[dict]:
-        tasks = list(tasks)
-        if self.workers == 1 or len(tasks) <= 1:
+        if self.workers == 1:
             for task in tasks:
                 yield execute(task)
             return
-        context = multiprocessing.get_context("spawn")
+        context = _worker_context()
         with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            pending = iter(tasks)
+            pending = iter(tasks)  # consumed lazily: at most 2 tasks per worker exist at once
             running = set()
             for task in pending:  # keep at most 2 tasks per worker in flight: flat memory
                 running.add(pool.submit(execute, task))

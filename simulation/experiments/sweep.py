@@ -13,7 +13,7 @@ import hashlib
 import itertools
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,26 +140,26 @@ class SweepPlan:
     series: bool
     sample: str
     samples: int | None
+    kind: str = "sweep"
 
     @property
     def spec(self) -> dict:
-        return {"base_scenario": self.base, "vary": [v.text for v in self.varies], "sample": self.sample,
-                "samples": self.samples, "replications": self.replications, "master_seed": self.master_seed,
-                "days": self.days, "series": self.series}
+        return {"kind": self.kind, "base_scenario": self.base, "vary": [v.text for v in self.varies],
+                "sample": self.sample, "samples": self.samples, "replications": self.replications,
+                "master_seed": self.master_seed, "days": self.days, "series": self.series}
 
     @property
     def spec_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.spec, sort_keys=True).encode()).hexdigest()
 
-    def tasks(self) -> list[RunTask]:
-        tasks = []
+    def tasks(self) -> Iterator[RunTask]:
+        """The runs, made one at a time (the driver never holds them all)."""
         for p, point in enumerate(self.points):
             overrides = tuple(f"{k}={json.dumps(v)}" for k, v in point.items())
             for r in range(self.replications):
                 labels = {"point": p, "replication": r, **{PARAM + k: v for k, v in point.items()}}
-                tasks.append(RunTask(run_id=p * self.replications + r, scenario=self.base, overrides=overrides,
-                                     seed=self.seeds[r], days=self.days, series=self.series, labels=labels))
-        return tasks
+                yield RunTask(run_id=p * self.replications + r, scenario=self.base, overrides=overrides,
+                              seed=self.seeds[r], days=self.days, series=self.series, labels=labels)
 
 
 def plan_sweep(scenario: Scenario, vary: list[str], *, replications: int, sample: str = "grid",
@@ -258,9 +258,15 @@ class SweepStore:
         atomic_write_bytes(self.path(row["run_id"]), pd.DataFrame([row]).to_parquet(index=False))
 
     def results(self) -> pd.DataFrame:
-        frames = [pd.read_parquet(p) for p in sorted(self.runs.glob("run-*.parquet"))]
-        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-        return table.sort_values("run_id", ignore_index=True) if len(table) else table
+        """Every run's row, read as Arrow tables (light) and joined once."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        tables = [pq.read_table(p) for p in sorted(self.runs.glob("run-*.parquet"))]
+        if not tables:
+            return pd.DataFrame()
+        table = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+        return table.sort_values("run_id", ignore_index=True)
 
 
 def sweep(scenario: Scenario, vary: list[str], *, replications: int, out: Path, sample: str = "grid",
@@ -268,13 +274,20 @@ def sweep(scenario: Scenario, vary: list[str], *, replications: int, out: Path, 
           series: bool = False, force: bool = False, progress: Callable[[dict, int, int], None] | None = None
           ) -> tuple[pd.DataFrame, SweepPlan]:
     """Run (or finish) a sweep into `out`; returns one row per run and the plan."""
-    from simulation.experiments.executors import LocalExecutor
-
     plan = plan_sweep(scenario, vary, replications=replications, sample=sample, samples=samples,
                       master_seed=master_seed, days=days, series=series)
+    return run_plan(plan, out, executor=executor, force=force, progress=progress), plan
+
+
+def run_plan(plan: SweepPlan, out: Path, *, executor=None, force: bool = False,
+             progress: Callable[[dict, int, int], None] | None = None) -> pd.DataFrame:
+    """Run (or finish) the runs of a plan into `out`; one row per run."""
+    from simulation.experiments.executors import LocalExecutor
+
+    replications = plan.replications
     store = SweepStore(out, plan, force=force)
     done = store.done()
-    todo = [t for t in plan.tasks() if t.run_id not in done]
+    todo = (t for t in plan.tasks() if t.run_id not in done)
     total = len(plan.points) * replications
     if progress is not None:
         progress({"status": "skipped"}, len(done), total)
@@ -290,4 +303,4 @@ def sweep(scenario: Scenario, vary: list[str], *, replications: int, out: Path, 
             progress(row, len(written), total)
     results = store.results()
     atomic_write_bytes(out / "results.parquet", results.to_parquet(index=False))
-    return results, plan
+    return results
