@@ -131,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
               "use fewer users (python run.py validate shows an estimate)", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
+        if args.command in ("sweep", "sensitivity"):
+            print("interrupted; the finished runs are kept: the same command resumes", file=sys.stderr)
+        else:
+            print("interrupted; nothing was written", file=sys.stderr)
         return 130
     except Exception:  # a bug of ours, never the user's mistake
         print("internal error: this is a fault in Attention Market, not in your scenario. "

@@ -88,3 +88,16 @@ def test_compare_bad_input(tmp_path, write_yaml, capsys, argv, message):
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_arms_section_of_the_scenario(tmp_path, write_yaml):
+    data = small_data(days=8, events=[])
+    data["arms"] = [{"name": "cheap ads", "set": {"brands.Bill.cpm": 1.0}},
+                    {"name": "dear ads", "set": {"brands.Bill.cpm": 20.0}}]
+    out = tmp_path / "arms"
+    assert main(["compare", str(write_yaml(data)), "--replications", "3", "--workers", "1", "--out", str(out),
+                 "--quiet"]) == 0
+    table = pd.read_csv(out / "tables" / "impressions.csv")
+    diff = table[(table["row"] == "difference") & (table["brand"] == "Bill")].iloc[0]
+    assert diff["arm"] == "dear ads − cheap ads" and diff["difference"] < 0 and diff["distinguishable"]
+    assert "**cheap ads**: `brands.Bill.cpm=1.0`" in (out / "report.md").read_text()
