@@ -41,6 +41,11 @@ def impression_response(impressions: np.ndarray, savviness: np.ndarray, fatigue:
     return 1.0 - np.power(1.0 - per_impression, impressions, dtype=np.float32)
 
 
+def click_probability(savviness: np.ndarray, fatigue: np.ndarray, click_rate: float) -> np.ndarray:
+    """Chance that one of today's impressions is clicked, worn out like its effect (brands x users)."""
+    return np.float32(click_rate) * (1.0 - savviness) * np.exp(-fatigue)
+
+
 def engagement_response(minutes: np.ndarray, engagement_minutes: float) -> np.ndarray:
     """Effect of time at a brand's destination, in [0, 1)."""
     return 1.0 - np.exp(-minutes / np.float32(engagement_minutes))

@@ -48,6 +48,10 @@ class Brand(mesa.Agent):
         self.engaged_minutes_today = 0.0
         self.new_adopters_today = 0
         self.sales_today = 0
+        self.clicks_today = 0.0
+        self.clicks_total = 0.0
+        self.first_impressions_total = 0.0  # impressions to users on the day the brand first reached them
+        self.first_clicks_total = 0.0
         # running totals
         self.spend_total = 0.0
         self.impressions_total = 0
@@ -77,6 +81,13 @@ class Brand(mesa.Agent):
         paid = min(float(delivered), self.impressions_wanted)
         self.spend_today += paid * self.cpm / 1000.0
         self.impressions_today = int(delivered)
+
+    def record_clicks(self, clicks: float, first_impressions: float, first_clicks: float) -> None:
+        """Expected clicks today, and those on users' first day of exposure (for wear-out)."""
+        self.clicks_today = float(clicks)
+        self.clicks_total += float(clicks)
+        self.first_impressions_total += float(first_impressions)
+        self.first_clicks_total += float(first_clicks)
 
     def close_day(self) -> None:
         self.spend_total += self.spend_today

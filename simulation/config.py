@@ -146,6 +146,7 @@ class AdvertisingConfig(Strict):
     ad_effect: float = Field(0.05, ge=0, le=1, description="Effect of one impression on a naive, unfatigued user.")
     fatigue_per_impression: float = Field(0.05, ge=0, le=10, description="Ad fatigue added by each impression of the same brand (effect falls as e^-fatigue).")
     fatigue_recovery: float = Field(0.1, ge=0, le=1, description="Share of fatigue lost each day.")
+    click_rate: float = Field(0.00225, ge=0, le=1, description="Chance that a naive, unfatigued user clicks an impression, worn out like its effect (clicks are observed as expected values). The default gives the 2010 baseline a click-through of about 0.1 % (DoubleClick 2009).")
     savviness_initial: float = Field(0.05, ge=0, lt=1, description="Ad blindness on day 0 (effect of an impression falls by this share).")
     savviness_growth: float = Field(0.02, ge=0, le=1, description="Savviness gained per thousand ads seen (of any advertiser), on the remaining naivety.")
 

@@ -88,6 +88,11 @@ def frequency(brand: "Brand") -> float:
     return brand.impressions_total / r if r else 0.0
 
 
+def clicks(brand: "Brand") -> float:
+    """Expected clicks on today's impressions."""
+    return brand.clicks_today
+
+
 def fans(brand: "Brand") -> int:
     """Users who have spent time at the brand's destination so far."""
     return int(np.count_nonzero(brand.model.population.fan[brand.index]))
@@ -144,6 +149,23 @@ def roi_to_date(brand: "Brand") -> float:
     return (brand.margin * brand.revenue_total - brand.spend_total) / brand.spend_total
 
 
+def click_through_rate(brand: "Brand") -> float:
+    """Clicks per impression so far; NaN before any impression."""
+    return brand.clicks_total / brand.impressions_total if brand.impressions_total else float("nan")
+
+
+def first_exposure_ctr(brand: "Brand") -> float:
+    """Click-through on users' first day of exposure to the brand."""
+    first = brand.first_impressions_total
+    return brand.first_clicks_total / first if first else float("nan")
+
+
+def later_exposure_ctr(brand: "Brand") -> float:
+    """Click-through on the days after a user's first exposure."""
+    later = brand.impressions_total - brand.first_impressions_total
+    return (brand.clicks_total - brand.first_clicks_total) / later if later > 0 else float("nan")
+
+
 def cost_per_acquisition(brand: "Brand") -> float:
     a = adopters(brand)
     return brand.spend_total / a if a else float("nan")
@@ -158,6 +180,7 @@ BRAND_REPORTERS = {
     "daily_reach": daily_reach,
     "reach": reach,
     "frequency": frequency,
+    "clicks": clicks,
     "fans": fans,
     "visitors": visitors,
     "answers": answers,
@@ -175,7 +198,7 @@ BRAND_REPORTERS = {
 }
 
 #: Columns a report shows as vanity metrics, and as outcome metrics.
-VANITY = ("impressions", "reach", "frequency", "fans")
+VANITY = ("impressions", "reach", "frequency", "clicks", "fans")
 OUTCOME = ("engaged_minutes", "awareness", "trust", "adopters", "sales", "revenue", "spend", "roi", "cost_per_acquisition")
 
 

@@ -170,6 +170,8 @@ class AttentionModel(mesa.Model):
         del ad_weight
 
         ad_response = adoption.impression_response(impressions, pop.savviness, pop.fatigue, adv.ad_effect)
+        clicks = impressions * adoption.click_probability(pop.savviness, pop.fatigue, adv.click_rate)
+        first = ~pop.reached  # users seeing the brand's ads for the first time today
         dest_minutes = minutes[self.destination_columns]
         engagement = adoption.engagement_response(dest_minutes, market.engagement_minutes)
         visiting = dest_minutes > 0
@@ -180,8 +182,12 @@ class AttentionModel(mesa.Model):
         reached_today = np.count_nonzero(impressions, axis=1)
         answer_counts = np.count_nonzero(answered, axis=1)
         engaged = dest_minutes.sum(axis=1, dtype=np.float64)
+        first_impressions = (impressions * first).sum(axis=1, dtype=np.float64)
+        first_clicks = (clicks * first).sum(axis=1, dtype=np.float64)
+        all_clicks = clicks.sum(axis=1, dtype=np.float64)
         for brand in self.brands:
             b = brand.index
+            brand.record_clicks(all_clicks[b], first_impressions[b], first_clicks[b])
             brand.bill_impressions(int(delivered[b]))
             brand.daily_reach = int(reached_today[b])
             brand.visitors_today = int(visitor_counts[b])

@@ -116,16 +116,16 @@ def report_markdown(result: RunResult, loaded: LoadedScenario | None = None) -> 
     lines.append("")
 
     lines += ["## Brands: vanity metrics beside outcome metrics", "",
-              "| brand | strategy | impressions | reach | frequency | fans | engaged minutes | awareness | trust | "
+              "| brand | strategy | impressions | reach | frequency | clicks | fans | engaged minutes | awareness | trust | "
               "customers | sales | revenue | spend | ROI | cost per customer |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, b in brands.items():
         lines.append(f"| {name} | {b['strategy']} | {_fmt(b['impressions'])} | {_fmt(b['reach'])} | "
-                     f"{_fmt(b['frequency'], 1)} | {_fmt(b['fans'])} | {_fmt(b['engaged_minutes'])} | "
+                     f"{_fmt(b['frequency'], 1)} | {_fmt(b['clicks'])} | {_fmt(b['fans'])} | {_fmt(b['engaged_minutes'])} | "
                      f"{_fmt(b['awareness'], 2)} | {_fmt(b['trust'], 2)} | {_fmt(b['adopters'])} | "
                      f"{_fmt(b['sales'])} | {_fmt(b['revenue'])} | {_fmt(b['spend'])} | "
                      f"{'n/a' if b['roi'] is None else f'{b['roi']:+.2f}'} | {_fmt(b['cost_per_acquisition'], 2)} |")
-    lines += ["", "Impressions, reach, frequency and fans are *vanity* metrics: they count what a brand bought or "
+    lines += ["", "Impressions, reach, frequency, clicks and fans are *vanity* metrics: they count what a brand bought or "
               "attracted, not what it sold. Engaged minutes, trust, customers, sales, revenue and ROI are *outcomes*.",
               "", "![Vanity and outcome metrics](vanity_vs_outcome.png)", ""]
 

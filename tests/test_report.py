@@ -9,7 +9,7 @@ from simulation.cli import main
 from simulation.metrics import BRAND_REPORTERS, SINK_REPORTERS
 from tests.conftest import small_data
 
-KPIS = {"impressions", "reach", "frequency", "fans", "engaged_minutes", "awareness", "trust", "adopters",
+KPIS = {"impressions", "reach", "frequency", "clicks", "fans", "engaged_minutes", "awareness", "trust", "adopters",
         "sales", "revenue", "spend", "roi", "cost_per_acquisition"}
 
 
@@ -44,7 +44,7 @@ def test_run_writes_every_output(tmp_path, write_yaml, capsys):
     for image in re.findall(r"\]\(([^)]+\.png)\)", report):
         assert (out / image).exists()
     for name, figures in summary["brands"].items():
-        assert f"| {name} | {figures['strategy']} | {figures['impressions']:,} |" in report
+        assert f"| {name} | {figures['strategy']} | {figures['impressions']:,} | {figures['reach']:,} |" in report
         assert brands[brands.brand == name]["sales"].sum() == figures["sales"]
     assert "crisis" in report and "platform launch" in report
 

@@ -17,9 +17,9 @@ import numpy as np
 
 from simulation.config import Scenario, ScenarioError, apply_override, validate_data
 
-KPIS = ("impressions", "reach", "frequency", "fans", "engaged_minutes", "awareness", "trust", "adopters",
+KPIS = ("impressions", "reach", "frequency", "clicks", "fans", "engaged_minutes", "awareness", "trust", "adopters",
         "sales", "revenue", "spend", "roi", "cost_per_acquisition")
-VANITY_KPIS = ("impressions", "reach", "frequency", "fans")
+VANITY_KPIS = ("impressions", "reach", "frequency", "clicks", "fans")
 OUTCOME_KPIS = ("engaged_minutes", "awareness", "trust", "adopters", "sales", "revenue", "spend", "roi",
                 "cost_per_acquisition")
 
