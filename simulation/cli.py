@@ -76,6 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_execution(sens)
     _add_common(sens)
 
+    cal = sub.add_parser("calibrate", help="fit sinks' appeals to measured shares of online time")
+    cal.add_argument("scenario", help="scenario YAML file")
+    cal.add_argument("--targets", type=Path, required=True, help="CSV with columns sink,share (percent or fractions)")
+    cal.add_argument("--out", type=Path, required=True, help="the calibrated scenario file to write")
+    cal.add_argument("--window", type=int, default=90, help="days at the end of the run whose shares are fitted (90)")
+    cal.add_argument("--tolerance", type=float, default=0.1, help="largest gap allowed, in percentage points (0.1)")
+    cal.add_argument("--max-iterations", type=int, default=30)
+    cal.add_argument("--seed", type=int, help="seed of the fitting runs (default: the scenario's)")
+    cal.add_argument("--days", type=int, help="days per fitting run (default: the scenario's)")
+    cal.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE",
+                     help="override a key for the fitting runs only (e.g. population.users=3000 for speed)")
+    cal.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    cal.add_argument("--quiet", action="store_true")
+
     validate = sub.add_parser("validate", help="check a scenario file and say 'ok' or what is wrong")
     validate.add_argument("scenario", help="scenario YAML file")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -330,7 +344,41 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "sweep": cmd_sweep,
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from simulation.calibration import fit_appeals, read_targets, write_calibrated
+
+    loaded = load_scenario(args.scenario, args.overrides)
+    _check_days_seed(args)
+    targets = read_targets(args.targets, loaded.scenario)
+    if args.out.exists() and not args.force:
+        raise ScenarioError(f"--out {args.out}: exists; use --force to overwrite it")
+    if args.out.suffix not in (".yaml", ".yml"):
+        raise ScenarioError(f"--out {args.out}: expected a .yaml file")
+    if not 1 <= args.max_iterations <= 1000 or args.tolerance <= 0 or args.window < 1:
+        raise ScenarioError("--max-iterations from 1 to 1000, --tolerance > 0 and --window >= 1")
+
+    def progress(iteration: int, gap: float) -> None:
+        if not args.quiet:
+            print(f"iteration {iteration}: largest gap {gap:.3f} percentage points", file=sys.stderr)
+
+    fit = fit_appeals(loaded.scenario, targets, seed=args.seed, days=args.days, window=args.window,
+                      tolerance=args.tolerance, max_iterations=args.max_iterations, progress=progress)
+    gap = fit.table["difference"].abs().max()
+    note = (f"appeals fitted to {args.targets.name} by `run.py calibrate` in {fit.iterations} iterations; "
+            f"largest gap {gap:.2f} pp over the last {args.window} days"
+            + (f" (with {' '.join(args.overrides)})" if args.overrides else ""))
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        write_calibrated(loaded.path, args.out, fit.appeals, note)
+    except OSError as exc:
+        raise ScenarioError(f"--out {args.out}: cannot write it ({exc.strerror or exc})") from None
+    print(fit.table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    state = "converged" if fit.converged else f"did NOT reach the tolerance of {args.tolerance} pp"
+    print(f"{fit.iterations} iterations, {state}; largest gap {gap:.3f} percentage points; wrote {args.out}")
+    return EXIT_OK
+
+
+COMMANDS = {"calibrate": cmd_calibrate, "run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "sweep": cmd_sweep,
             "sensitivity": cmd_sensitivity}
 
 
