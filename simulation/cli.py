@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     cal.add_argument("--quiet", action="store_true")
 
+    check = sub.add_parser("check-model", help="validate the model against published results; writes validation.md")
+    check.add_argument("--quick", action="store_true", help="smaller sizes (as the tests run them)")
+    check.add_argument("--out", type=Path, default=Path("docs"), help="folder for validation.md and its figures (docs)")
+
     validate = sub.add_parser("validate", help="check a scenario file and say 'ok' or what is wrong")
     validate.add_argument("scenario", help="scenario YAML file")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -378,7 +382,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"calibrate": cmd_calibrate, "run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "sweep": cmd_sweep,
+def cmd_check_model(args: argparse.Namespace) -> int:
+    from simulation.validation import run_checks, write_validation
+
+    def progress(check) -> None:
+        print(f"{'PASS' if check.passed else 'FAIL'}  {check.name}", file=sys.stderr)
+
+    checks = run_checks(args.quick, progress)
+    try:
+        path = write_validation(checks, args.out, args.quick)
+    except OSError as exc:
+        raise ScenarioError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
+    failed = [c.name for c in checks if not c.passed]
+    print(path)
+    if failed:
+        print(f"{len(failed)} check(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_FAULT
+    return EXIT_OK
+
+
+COMMANDS = {"check-model": cmd_check_model, "calibrate": cmd_calibrate, "run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "sweep": cmd_sweep,
             "sensitivity": cmd_sensitivity}
 
 

@@ -1,0 +1,45 @@
+"""The check-model checks, at the --quick sizes: the model reproduces published results."""
+
+import pytest
+
+from simulation import validation
+from simulation.cli import main
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return validation._baseline(quick=True)
+
+
+def test_bass_mean_field_for_three_published_pairs():
+    check = validation.check_bass_mean_field(quick=True)
+    assert check.passed, check.details
+
+
+def test_bass_on_a_ring_follows_fibich_and_gibori():
+    check = validation.check_bass_ring(quick=True)
+    assert check.passed, check.details
+
+
+def test_networks_lie_between_ring_and_mean_field_and_spread_widens_with_q_over_p():
+    check = validation.check_bounds(quick=True)
+    assert check.passed, check.details
+
+
+def test_click_through_about_a_tenth_of_a_percent_and_wearing_out(baseline):
+    check = validation.check_advertising_response(quick=True, baseline=baseline)
+    assert check.passed, check.details
+
+
+def test_web_2010_reproduces_the_nielsen_split_within_a_point(baseline):
+    check = validation.check_calibration(quick=True, baseline=baseline)
+    assert check.passed, check.details
+
+
+def test_check_model_writes_its_report(tmp_path, monkeypatch):
+    """The command itself, with the slow checks replaced by the fast ones (each is tested above)."""
+    monkeypatch.setattr(validation, "CHECKS", ())
+    assert main(["check-model", "--quick", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "validation.md").read_text()
+    assert "## 1. Advertising response: PASS" in text and "## 2. Calibration to the web of 2010: PASS" in text
+    assert (tmp_path / "validation" / "calibration.png").exists()
