@@ -33,6 +33,14 @@ class Brand(mesa.Agent):
         self.cost_per_answer = config.cost_per_answer
         self.content_scale = config.content_scale
         self.quality = config.quality
+        self.copy_lag = config.copy_lag
+        self.copy_penalty = config.copy_penalty
+        self.influencer_fee = config.influencer_fee
+        self.novelty = 1.0  # of its current campaign; scales the effect of its impressions and content
+        self.copying: tuple[str, float] | None = None  # copycat: (brand copied, share copied)
+        self.influencers_today = 0
+        self.share_history: list[float] = []
+        self.awareness_history: list[float] = []
         self.content_pull = content_pull
         self.destination = destination
         self.ad_columns = ad_columns
@@ -62,8 +70,14 @@ class Brand(mesa.Agent):
         self.strategy = strategy
         self.relational_share = strategy_share(strategy, relational_share)
 
-    def plan_day(self) -> None:
-        """Split today's budget: impressions to buy, content to publish, answers to staff."""
+    def plan_day(self, users: int) -> None:
+        """Split today's budget: impressions to buy, content to publish, answers to staff, influencers to pay."""
+        if self.strategy == "influencer":
+            self.influencers_today = min(users, int(self.budget_per_day // self.influencer_fee))
+            self.impressions_wanted = self.content_spend = self.answer_capacity = 0.0
+            self.spend_today = self.influencers_today * self.influencer_fee
+            return
+        self.influencers_today = 0
         billboard = self.budget_per_day * (1.0 - self.relational_share)
         relational = self.budget_per_day * self.relational_share
         self.impressions_wanted = billboard / self.cpm * 1000.0
@@ -74,7 +88,16 @@ class Brand(mesa.Agent):
     @property
     def content_boost(self) -> float:
         """Utility today's content adds to the brand's destination (saturating in spend)."""
-        return self.content_pull * math.log1p(self.content_spend / self.content_scale)
+        return self.novelty * self.content_pull * math.log1p(self.content_spend / self.content_scale)
+
+    def copy(self, original: "Brand", share: float) -> bool:
+        """Copy another brand's split; a copied campaign starts with less novelty than the original's."""
+        if self.copying == (original.name, share):
+            return False
+        self.copying = (original.name, share)
+        self.relational_share = share
+        self.novelty = original.novelty * (1.0 - self.copy_penalty)
+        return True
 
     def bill_impressions(self, delivered: int) -> None:
         """Pay for the impressions delivered today, never for more than were bought."""

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+Strategy = Literal["billboard", "relational", "mixed", "copycat", "influencer"]
 SinkKind = Literal[
     "social", "email", "game", "media", "entertainment", "portal", "search",
     "messaging", "video", "software", "shopping", "other",
@@ -92,10 +93,14 @@ class BrandConfig(Strict):
     """A brand, its budget and its strategy."""
 
     name: Name = Field(description="Unique name of the brand.")
-    strategy: Literal["billboard", "relational", "mixed"] = Field(
-        description="billboard: buy impressions; relational: content, conversation and service; mixed: a split.")
+    strategy: Strategy = Field(
+        description="billboard: buy impressions; relational: content, conversation and service; mixed: a split; "
+                    "copycat: imitate the most visible brand's split after a lag; influencer: pay the best-connected users to recommend.")
     relational_share: float | None = Field(
-        None, ge=0, le=1, description="mixed only: share of the budget spent relationally (billboard is 0, relational is 1).")
+        None, ge=0, le=1, description="mixed: share of the budget spent relationally (billboard is 0, relational is 1); copycat: its split until it first copies (default 0.5).")
+    copy_lag: int = Field(14, ge=1, le=3650, description="copycat only: days it takes to notice and copy the most visible brand's strategy.")
+    copy_penalty: float = Field(0.5, ge=0, le=1, description="copycat only: share of the original campaign's novelty a copy lacks.")
+    influencer_fee: float = Field(5.0, ge=0.001, le=1e9, description="influencer only: cost of one influencer's recommendations for one day.")
     budget_per_day: float = Field(1000.0, ge=0, le=1e12, description="Money spent per day (currency units).")
     price: float = Field(50.0, gt=0, le=1e9, description="Revenue per sale.")
     margin: float = Field(0.5, ge=0, le=1, description="Gross margin on a sale; ROI = (margin x revenue - spend) / spend.")
@@ -113,8 +118,8 @@ class BrandConfig(Strict):
     def _share_matches_strategy(self) -> "BrandConfig":
         if self.strategy == "mixed" and self.relational_share is None:
             raise ValueError("a 'mixed' strategy needs `relational_share` (0 to 1)")
-        if self.strategy != "mixed" and self.relational_share is not None:
-            raise ValueError(f"`relational_share` is only for the 'mixed' strategy (strategy is '{self.strategy}')")
+        if self.strategy not in ("mixed", "copycat") and self.relational_share is not None:
+            raise ValueError(f"`relational_share` is only for the 'mixed' and 'copycat' strategies (strategy is '{self.strategy}')")
         return self
 
     @property
@@ -123,8 +128,10 @@ class BrandConfig(Strict):
 
 
 def strategy_share(strategy: str, relational_share: float | None) -> float:
-    """Fraction of a brand's budget spent relationally."""
-    return {"billboard": 0.0, "relational": 1.0}.get(strategy, relational_share or 0.0)
+    """Fraction of a brand's budget spent relationally (an influencer brand spends it all on influencers)."""
+    if strategy == "copycat":
+        return 0.5 if relational_share is None else relational_share
+    return {"billboard": 0.0, "relational": 1.0, "influencer": 0.0}.get(strategy, relational_share or 0.0)
 
 
 class MarketConfig(Strict):
@@ -137,6 +144,7 @@ class MarketConfig(Strict):
     engagement_minutes: float = Field(10.0, gt=0, le=1440, description="Minutes at a brand's destination that give 63% of the full external pull.")
     repurchase_rate: float = Field(0.01, ge=0, le=1, description="Daily probability that a customer with trust 1 buys again (half of it at trust 0, none at -1).")
     experience_weight: float = Field(0.5, ge=0, le=1, description="Share of the distance to the product's quality that a buyer's trust moves at each purchase.")
+    campaign_novelty_decay: float = Field(0.0, ge=0, le=1, description="Share of a campaign's novelty lost each day (Wu & Huberman 2007); novelty scales the effect of its impressions and content.")
     awareness_forgetting: float = Field(0.01, ge=0, le=1, description="Share of awareness forgotten each day.")
 
 
@@ -164,6 +172,7 @@ class RelationalConfig(Strict):
 
     answer_trust_gain: float = Field(0.2, ge=0, le=1, description="Share of the distance to full trust that an answered visitor gains.")
     content_pull: float = Field(1.0, ge=0, le=20, description="Utility content spend adds to the destination (times ln(1 + spend/content_scale)).")
+    paid_voice: float = Field(0.5, ge=0, le=1, description="Weight of a paid influencer's recommendation, against 1 for a fully trusting customer's.")
     trust_pull: float = Field(1.0, ge=0, le=20, description="Utility of the destination per unit of |trust|: trusting fans come to buy, distrusting critics to complain.")
 
 
@@ -198,7 +207,7 @@ class StrategyChange(Strict):
     type: Literal["strategy_change"] = Field(description="A brand switches strategy.")
     day: int = Field(ge=1, le=36_500, description="Day the new strategy starts.")
     brand: Name = Field(description="Brand whose strategy changes.")
-    strategy: Literal["billboard", "relational", "mixed"] = Field(description="The new strategy.")
+    strategy: Literal["billboard", "relational", "mixed"] = Field(description="The new strategy (billboard, relational or mixed).")
     relational_share: float | None = Field(None, ge=0, le=1, description="mixed only: share of the budget spent relationally.")
 
     @model_validator(mode="after")

@@ -98,6 +98,16 @@ def fans(brand: "Brand") -> int:
     return int(np.count_nonzero(brand.model.population.fan[brand.index]))
 
 
+def influencers(brand: "Brand") -> int:
+    """Users paid to recommend the brand today."""
+    return brand.influencers_today
+
+
+def novelty(brand: "Brand") -> float:
+    """Novelty of the brand's campaign (1 when new; a copy starts lower)."""
+    return brand.novelty
+
+
 def visitors(brand: "Brand") -> int:
     return brand.visitors_today
 
@@ -182,6 +192,8 @@ BRAND_REPORTERS = {
     "frequency": frequency,
     "clicks": clicks,
     "fans": fans,
+    "influencers": influencers,
+    "novelty": novelty,
     "visitors": visitors,
     "answers": answers,
     "engaged_minutes": engaged_minutes,

@@ -68,6 +68,7 @@ class AttentionModel(mesa.Model):
                                      brands=config.brands, sinks=len(self.all_sinks), kinds=len(SINK_KINDS),
                                      rng=self.rng)
         self.events = EventQueue(config.events)
+        self._by_degree = np.argsort(-self.network.degree, kind="stable")  # influencers: best connected first
 
         views = config.population.agent_views
         self.users: list[User] = []
@@ -113,8 +114,10 @@ class AttentionModel(mesa.Model):
         """One day: events, brands, attention, exposure, word of mouth, purchases, learning, records."""
         self.day += 1
         self.events.fire(self, self.day)
+        self.copy_strategies()
         for brand in self.brands:
-            brand.plan_day()
+            brand.plan_day(self.population.n)
+        self.seed_influencers()
         self.allocate_attention()
         self.deliver_exposures()
         self.spread_word_of_mouth()
@@ -123,6 +126,28 @@ class AttentionModel(mesa.Model):
         self.collect()
         if self.day >= self.days:
             self.running = False
+
+    def copy_strategies(self) -> None:
+        """Copycats take up the split of the brand that was most visible (highest awareness) copy_lag days ago."""
+        for brand in self.brands:
+            if brand.strategy != "copycat" or self.day <= brand.copy_lag:
+                continue
+            then = self.day - brand.copy_lag - 1  # the end of that day, in the brands' histories
+            others = [b for b in self.brands if b is not brand]
+            if not others:
+                continue
+            original = max(others, key=lambda b: (b.awareness_history[then], -b.index))
+            if brand.copy(original, original.share_history[then]):
+                self.events.log.append({"day": self.day, "type": "copy", "brand": brand.name,
+                                        "copies": original.name, "relational_share": original.share_history[then]})
+
+    def seed_influencers(self) -> None:
+        """Influencer brands pay today's best-connected users (highest degree first) to recommend them."""
+        pop = self.population
+        pop.seeded[:] = False
+        for brand in self.brands:
+            if brand.influencers_today:
+                pop.seeded[brand.index, self._by_degree[:brand.influencers_today]] = True
 
     def allocate_attention(self) -> None:
         """Users split today's minutes over the open sinks (multinomial logit over slots)."""
@@ -169,7 +194,8 @@ class AttentionModel(mesa.Model):
         ads_seen = ad_weight.sum(axis=0)
         del ad_weight
 
-        ad_response = adoption.impression_response(impressions, pop.savviness, pop.fatigue, adv.ad_effect)
+        novelty = np.array([[b.novelty] for b in self.brands], dtype=np.float32)
+        ad_response = adoption.impression_response(impressions, pop.savviness, pop.fatigue, adv.ad_effect * novelty)
         clicks = impressions * adoption.click_probability(pop.savviness, pop.fatigue, adv.click_rate)
         first = ~pop.reached  # users seeing the brand's ads for the first time today
         dest_minutes = minutes[self.destination_columns]
@@ -231,9 +257,11 @@ class AttentionModel(mesa.Model):
         """Neighbours' adoption pulls, engagement raises awareness, voiced opinions move trust."""
         pop, wom = self.population, self.config.word_of_mouth
         b = len(self.brands)
-        speaking = pop.adopted | pop.fan | (pop.trust < 0)
-        advocates = pop.adopted * np.maximum(pop.trust, 0)
+        paid = np.float32(self.config.relational.paid_voice)
+        speaking = pop.adopted | pop.fan | (pop.trust < 0) | pop.seeded
+        advocates = np.maximum(pop.adopted * np.maximum(pop.trust, 0), pop.seeded * paid)
         voice = adoption.voiced_opinion(pop.trust, speaking, wom.negativity_bias)
+        voice = np.where(pop.seeded, np.maximum(voice, paid), voice)
         heard = self.network.mean(np.vstack([advocates, speaking, voice], dtype=np.float32))
         self._q_pull = heard[:b]
         listening, opinion = heard[b:2 * b], heard[2 * b:]
@@ -269,6 +297,8 @@ class AttentionModel(mesa.Model):
         pop, cfg = self.population, self.config
         pop.fatigue *= np.float32(1.0 - cfg.advertising.fatigue_recovery)
         pop.awareness *= np.float32(1.0 - cfg.market.awareness_forgetting)
+        for brand in self.brands:
+            brand.novelty *= 1.0 - cfg.market.campaign_novelty_decay
         for sink in self.all_sinks:
             if sink.active:  # a platform keeps its hype until it opens
                 sink.decay_novelty()
@@ -280,6 +310,8 @@ class AttentionModel(mesa.Model):
             self.sink_records.append((self.day, *(f(sink) for f in metrics.SINK_REPORTERS.values())))
         for brand in self.brands:
             self.brand_records.append((self.day, *(f(brand) for f in metrics.BRAND_REPORTERS.values())))
+            brand.share_history.append(brand.relational_share)
+            brand.awareness_history.append(metrics.awareness(brand))
         if self.sample is not None:
             self.user_records.extend(metrics.user_rows(self, self.sample))
 

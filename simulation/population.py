@@ -32,6 +32,7 @@ class Population:
         self.purchases = np.zeros((b, n), dtype=np.int32)
         self.reached = np.zeros((b, n), dtype=bool)  # ever saw one of the brand's impressions
         self.fan = np.zeros((b, n), dtype=bool)  # ever spent time at the brand's destination
+        self.seeded = np.zeros((b, n), dtype=bool)  # paid by the brand to recommend it today (influencers)
 
     @property
     def nbytes(self) -> int:

@@ -60,7 +60,7 @@ def test_strategy_shares():
     assert [b.relational_fraction for b in s.brands] == [1.0, 0.0, 0.5]
     data = small_data()
     data["brands"][0]["relational_share"] = 0.3
-    with pytest.raises(Exception, match="only for the 'mixed' strategy"):
+    with pytest.raises(Exception, match="only for the 'mixed' and 'copycat' strategies"):
         Scenario.model_validate(data)
 
 
