@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from simulation.config import load_scenario  # noqa: E402
-from simulation.experiments.compare import compare  # noqa: E402
+from simulation.experiments.compare import compare, paired_values  # noqa: E402
 from simulation.experiments.executors import LocalExecutor  # noqa: E402
 from simulation.experiments.output import _num, difference_sentence, plot_over_time  # noqa: E402
 from simulation.experiments.stats import interval, paired_difference  # noqa: E402
@@ -40,12 +40,15 @@ LIBRARY = [  # (file, claims, KPIs the question is about)
 
 
 def question(path: Path) -> str:
+    """The first paragraph of the file's opening comment, without its 'Question (...):' label."""
     lines = []
     for line in path.read_text().splitlines():
-        if not line.startswith("#"):
+        text = line.lstrip("#").strip()
+        if not line.startswith("#") or (not text and lines):
             break
-        lines.append(line.lstrip("# ").rstrip())
-    return " ".join(l for l in lines if l).replace("python run.py compare", "`run.py compare`")
+        lines.append(text)
+    sentence = " ".join(lines)
+    return sentence.split(":", 1)[1].strip() if sentence.startswith("Question") else sentence
 
 
 def cell(values: np.ndarray) -> str:
@@ -55,12 +58,9 @@ def cell(values: np.ndarray) -> str:
 
 def brand_differences(runs: pd.DataFrame, arm: str, brands: list[str], kpi: str) -> list[str]:
     """Each brand against the first, within the same runs of one arm."""
-    rows = runs[runs["arm"] == arm]
-    first = rows[rows["brand"] == brands[0]].sort_values("replication")[kpi].to_numpy(float)
     out = []
     for brand in brands[1:]:
-        other = rows[rows["brand"] == brand].sort_values("replication")[kpi].to_numpy(float)
-        d = paired_difference(first, other)
+        d = paired_difference(*paired_values(runs, (arm, brands[0]), (arm, brand), kpi))
         row = pd.Series({**d, "brand": f"{brand} − {brands[0]}", "arm": arm})
         out.append(difference_sentence(row, kpi, by_arm=False).replace("- ", f"- *{arm}*: ", 1))
     return out

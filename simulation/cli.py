@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 
 from simulation.config import ScenarioError, load_scenario
+from simulation.experiments.executors import ExecutionLost
 from simulation.outdir import check_out, staged
 
 EXIT_OK, EXIT_FAULT, EXIT_INPUT = 0, 1, 2
@@ -144,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except ExecutionLost as exc:
+        print(f"error: {exc} mid-experiment; the finished runs are kept: start the scheduler again and run the "
+              "same command to resume", file=sys.stderr)
+        return EXIT_FAULT
     except MemoryError:
         print("error: out of memory: this scenario needs more memory than this machine has free; "
               "use fewer users (python run.py validate shows an estimate)", file=sys.stderr)
@@ -269,12 +274,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from simulation.experiments.executors import make_executor
     from simulation.experiments.output import write_sweep_outputs
     from simulation.resources import check_memory
-    from simulation.experiments.sweep import plan_sweep, sweep
+    from simulation.experiments.sweep import plan_sweep, refuse_overlap, sweep
 
     loaded = load_scenario(args.scenario, args.overrides)
     _check_days_seed(args)
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-sweep"
     check_memory(loaded.scenario)
+    refuse_overlap([v.partition("=")[0].strip() for v in args.vary], args.overrides)
     plan_sweep(loaded.scenario, args.vary, replications=args.replications, sample=args.sample,
                samples=args.samples, master_seed=args.seed, days=args.days, series=args.series)  # checks first
     executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
@@ -290,13 +296,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 print(f"resuming: {done} of {total} runs already done", file=sys.stderr)
             return
         failed += row.get("status") != "ok"
-        bar.update(1) if row.get("status") == "ok" else bar.set_postfix(failed=failed)
+        bar.update(1)
+        if failed:
+            bar.set_postfix(failed=failed)
 
     try:
         where = executor.describe()
         results, plan = sweep(loaded.scenario, args.vary, replications=args.replications, out=out,
                               sample=args.sample, samples=args.samples, executor=executor, master_seed=args.seed,
-                              days=args.days, series=args.series, force=args.force, progress=progress)
+                              days=args.days, series=args.series, force=args.force, keep=(loaded.path,),
+                              progress=progress)
     finally:
         if bar is not None:
             bar.close()
@@ -312,11 +321,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from simulation.experiments.executors import make_executor
     from simulation.experiments.sensitivity import plan_sensitivity, resolve_kpi, sensitivity, write_sensitivity
+    from simulation.experiments.sweep import refuse_overlap
     from simulation.resources import check_memory
 
     loaded = load_scenario(args.scenario, args.overrides)
     _check_days_seed(args)
     resolve_kpi(loaded.scenario, args.kpi)
+    refuse_overlap([p.partition("=")[0].strip() for p in args.param], args.overrides, "--param")
     plan_sensitivity(loaded.scenario, args.param, method=args.method, samples=args.samples,
                      replications=args.replications, master_seed=args.seed, days=args.days)  # checks first
     check_memory(loaded.scenario)
@@ -336,7 +347,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         where = executor.describe()
         result = sensitivity(loaded.scenario, args.param, out=out, method=args.method, samples=args.samples,
                              kpi=args.kpi, replications=args.replications, executor=executor,
-                             master_seed=args.seed, days=args.days, force=args.force, progress=progress)
+                             master_seed=args.seed, days=args.days, force=args.force, keep=(loaded.path,),
+                             progress=progress)
     finally:
         if bar is not None:
             bar.close()

@@ -334,6 +334,42 @@ def _fields_at(path: tuple, data: Any = None) -> list[str]:
     return list(getattr(model, "model_fields", {}) or [])
 
 
+def key_is_integer(key: str, data: dict) -> bool:
+    """Whether the scenario key 'a.b.c' (list items by index or name) holds a whole number."""
+    parts: list = []
+    node: Any = data
+    for part in key.split("."):
+        if isinstance(node, list):
+            index = next((i for i, e in enumerate(node) if isinstance(e, dict) and str(e.get("name")) == part), None)
+            if index is None and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+                index = int(part) % len(node)
+            if index is None:
+                return False
+            parts.append(index)
+            node = node[index]
+        else:
+            parts.append(part)
+            node = node.get(part) if isinstance(node, dict) else None
+    model: Any = Scenario
+    walk: Any = data
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            walk = walk[part] if isinstance(walk, list) else None
+            if parts[:i] == ["events"]:
+                model = _EVENT_MODELS.get(walk.get("type")) if isinstance(walk, dict) else None
+            continue
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return False
+        annotation = fields[part].annotation
+        if i == len(parts) - 1:
+            kinds = {a for a in typing.get_args(annotation)} or {annotation}
+            return int in kinds and float not in kinds
+        model = _model_in(annotation, part)
+        walk = walk.get(part) if isinstance(walk, dict) else None
+    return False
+
+
 def _model_in(ann: Any, part: str) -> Any:
     candidates = [ann]
     found = None

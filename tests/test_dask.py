@@ -95,3 +95,54 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, write_yaml, capsys):
     assert code == 2 and "cannot reach the Dask scheduler" in err and "Traceback" not in err
     assert time.time() - start < 30
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("flag,value,message", [
+    ("--scheduler", "nonsense", "expected tcp://HOST:PORT"),
+    ("--scheduler-file", "bad.json", "not a Dask scheduler file"),
+    ("--scheduler", "SILENT", "cannot reach the Dask scheduler"),
+])
+def test_bad_schedulers_are_clear_errors_within_seconds(tmp_path, write_yaml, capsys, flag, value, message):
+    import socket
+    import threading
+
+    (tmp_path / "bad.json").write_text("{not json")
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    if value == "SILENT":  # listens, accepts, never speaks Dask
+        value = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    elif value == "bad.json":
+        value = str(tmp_path / "bad.json")
+    start = time.time()
+    code = main(_argv(write_yaml(small_data(days=3)), tmp_path / "x", flag, value))
+    err = capsys.readouterr().err
+    server.close()
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert time.time() - start < 30 and not (tmp_path / "x").exists()
+
+
+def test_two_sweeps_on_one_scheduler_never_mix(cluster, tmp_path, write_yaml):
+    """Task keys are unique to each sweep: the same run ids and seeds with other parameters stay apart."""
+    scheduler_file, _ = cluster
+    import threading
+
+    outs = {}
+
+    def sweep(budget):
+        path = write_yaml(small_data(days=10, events=[]), name=f"s{budget}.yaml")
+        out = tmp_path / f"b{budget}"
+        argv = ["sweep", str(path), "--vary", f"brands.Bill.budget_per_day={budget}", "--replications", "3",
+                "--scheduler-file", str(scheduler_file), "--out", str(out), "--quiet"]
+        outs[budget] = main(argv)
+
+    threads = [threading.Thread(target=sweep, args=(b,)) for b in (1, 500)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert outs == {1: 0, 500: 0}
+    low = pd.read_parquet(tmp_path / "b1" / "results.parquet")
+    high = pd.read_parquet(tmp_path / "b500" / "results.parquet")
+    assert (low["param:brands.Bill.budget_per_day"] == 1).all() and (high["param:brands.Bill.budget_per_day"] == 500).all()
+    assert (low["Bill/spend"] < high["Bill/spend"]).all()

@@ -111,7 +111,7 @@ def test_resume_after_kill_finishes_every_run_exactly_once(tmp_path, write_yaml)
     changed = _sweep_command(path, out)
     changed[changed.index("2")] = "3"  # --replications 3
     done = subprocess.run(changed, cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 2 and "holds another sweep" in done.stderr
+    assert done.returncode == 2 and "holds another experiment" in done.stderr
 
     done = subprocess.run(_sweep_command(path, out, workers="2"), cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
@@ -127,3 +127,43 @@ def test_resume_after_kill_finishes_every_run_exactly_once(tmp_path, write_yaml)
     pd.testing.assert_frame_equal(resumed[["run_id", "seed", *columns]], uninterrupted[["run_id", "seed", *columns]])
     spec = json.loads((out / "spec.json").read_text())
     assert spec["replications"] == 2 and spec["vary"][0].startswith("market.q=")
+
+
+def test_real_and_whole_number_ranges(tmp_path):
+    scenario = Scenario.model_validate(small_data())
+    plan = plan_sweep(scenario, ["market.q=0:1:5", "population.users=100:102", "market.p=1e-3,2e-3"],
+                      replications=1, sample="random", samples=200)
+    assert {round(p["market.q"], 6) for p in plan.points} != {0.0, 1.0}  # a real key stays real
+    users = [p["population.users"] for p in plan.points]
+    assert set(users) == {100, 101, 102} and min(users.count(u) for u in (100, 101, 102)) > 40  # ends not starved
+    assert {p["market.p"] for p in plan.points} == {0.001, 0.002}
+    grid = plan_sweep(scenario, ["market.q=0:1:5"], replications=1)
+    assert [p["market.q"] for p in grid.points] == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_vary_and_set_on_one_key_is_refused(tmp_path, write_yaml, capsys):
+    code = main(["sweep", str(write_yaml(small_data(days=3))), "--vary", "market.q=0.1,0.2", "--set", "market.q=0.9",
+                 "--out", str(tmp_path / "sw"), "--quiet"])
+    assert code == 2 and "also fixed with --set" in capsys.readouterr().err
+
+
+def test_workers_zero_is_refused(tmp_path, write_yaml, capsys):
+    code = main(["sweep", str(write_yaml(small_data(days=3))), "--vary", "market.q=0.1", "--workers", "0",
+                 "--out", str(tmp_path / "sw"), "--quiet"])
+    assert code == 2 and "--workers: expected at least 1" in capsys.readouterr().err
+
+
+def test_force_never_deletes_the_scenario(tmp_path, write_yaml, capsys):
+    path = write_yaml(small_data(days=3))
+    (tmp_path / ".attention-market").write_text("")
+    code = main(["sweep", str(path), "--vary", "market.q=0.1", "--out", str(tmp_path), "--force", "--quiet"])
+    assert code == 2 and path.exists()
+
+
+def test_a_run_failing_inside_a_worker_process_is_recorded(tmp_path, write_yaml):
+    (tmp_path / "good.txt").write_text("".join(f"{i} {(i + 1) % 50}\n" for i in range(50)))
+    (tmp_path / "broken.graphml").write_text("<graphml><not closed")
+    path = write_yaml(small_data(days=3, network={"kind": "file", "path": "good.txt"}, events=[]))
+    vary = [f"network.path={tmp_path / 'good.txt'},{tmp_path / 'broken.graphml'}"]
+    results = simulation.sweep(path, vary=vary, replications=3, out=tmp_path / "sw", workers=2)
+    assert len(results) == 6 and (results["status"] == "failed").sum() == 3

@@ -136,23 +136,28 @@ def kpi_table(result: Comparison, kpi: str) -> pd.DataFrame:
     if result.by_arm:  # the same brand across arms
         reference = result.arms[0].name
         for brand in result.brands:
-            a = _values(runs, reference, brand, kpi)
             for arm in result.arms[1:]:
-                b = _values(runs, arm.name, brand, kpi)
+                a, b = paired_values(runs, (reference, brand), (arm.name, brand), kpi)
                 differences.append({"row": "difference", "arm": f"{arm.name} − {reference}", "brand": brand,
                                     **paired_difference(a, b)})
     else:  # brands against the first brand, within the same runs
         arm = result.arms[0].name
-        a = _values(runs, arm, result.brands[0], kpi)
         for brand in result.brands[1:]:
+            a, b = paired_values(runs, (arm, result.brands[0]), (arm, brand), kpi)
             differences.append({"row": "difference", "arm": arm, "brand": f"{brand} − {result.brands[0]}",
-                                **paired_difference(a, _values(runs, arm, brand, kpi))})
+                                **paired_difference(a, b)})
     table = pd.concat([groups, pd.DataFrame(differences)], ignore_index=True)
     columns = ["row", "arm", "brand", "n", "mean", "sd", "ci_low", "ci_high", "difference", "effect_size",
                "p_value", "distinguishable"]
     return table.reindex(columns=columns)
 
 
-def _values(runs: pd.DataFrame, arm: str, brand: str, kpi: str) -> np.ndarray:
-    rows = runs[(runs["arm"] == arm) & (runs["brand"] == brand)].sort_values("replication")
-    return rows[kpi].to_numpy(dtype=float)
+def paired_values(runs: pd.DataFrame, first: tuple[str, str], second: tuple[str, str], kpi: str
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The KPI of two (arm, brand) alternatives, only for replications where both ran, in the same order."""
+    def side(arm: str, brand: str) -> pd.Series:
+        rows = runs[(runs["arm"] == arm) & (runs["brand"] == brand)]
+        return rows.set_index("replication")[kpi]
+
+    joined = pd.concat([side(*first), side(*second)], axis=1, join="inner").sort_index()
+    return joined.iloc[:, 0].to_numpy(dtype=float), joined.iloc[:, 1].to_numpy(dtype=float)

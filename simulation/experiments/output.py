@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy.stats import t as t_dist
 
 from simulation.experiments.tasks import KPIS, OUTCOME_KPIS, VANITY_KPIS
 
@@ -34,7 +35,8 @@ def plot_over_time(series: pd.DataFrame, column: str, ax, *, label: str, group: 
     for key, rows in series.groupby(group, sort=False):
         key = key if isinstance(key, tuple) else (key,)
         stats = rows.groupby("day")[column].agg(["mean", "std", "count"])
-        half = 1.96 * stats["std"].fillna(0) / np.sqrt(stats["count"])
+        quantile = t_dist.ppf(0.975, np.maximum(stats["count"] - 1, 1))
+        half = quantile * stats["std"].fillna(0) / np.sqrt(stats["count"])
         line, = ax.plot(stats.index, stats["mean"], label=" / ".join(str(k) for k in key if k != "as written"))
         ax.fill_between(stats.index, stats["mean"] - half, stats["mean"] + half, color=line.get_color(), alpha=0.2)
     ax.set_xlabel("day")
@@ -112,7 +114,7 @@ def write_comparison(result, out: Path, *, scenario_path: str, scenario_name: st
         plot_kpi_intervals(result.tables[kpi], kpi, ax)
     for ax in axes[len(KPIS):]:
         ax.set_visible(False)
-    fig.suptitle("Vanity metrics (first four) and outcome metrics: means with 95 % intervals")
+    fig.suptitle(f"Vanity metrics (first {len(VANITY_KPIS)}) and outcome metrics: means with 95 % intervals")
     fig.savefig(out / "kpis.png", dpi=110, metadata={"Software": None})
 
     lines = [f"# Comparison: {scenario_name}", "",
@@ -151,7 +153,7 @@ def write_comparison(result, out: Path, *, scenario_path: str, scenario_name: st
 
 # ---------------------------------------------------------------- sweeps
 
-SWEEP_KPIS = ("sales", "roi", "adopters", "revenue", "impressions", "reach")
+SWEEP_KPIS = KPIS
 
 
 def _binned(values: pd.Series, bins: int = 10) -> pd.Series:
@@ -212,11 +214,15 @@ def write_sweep_outputs(results: pd.DataFrame, plan, out: Path, brands: list[str
     failed = results[results["status"] != "ok"] if len(results) else results
     figures = []
     for param in params:
-        fig = Figure(figsize=(13, 7), layout="constrained")
-        for ax, kpi in zip(fig.subplots(2, 3).ravel(), SWEEP_KPIS):
+        fig = Figure(figsize=(16, 10), layout="constrained")
+        axes = fig.subplots(3, 5).ravel()
+        for ax, kpi in zip(axes, SWEEP_KPIS):
             if len(ok):
                 plot_kpi_against(results, param, kpi, brands, ax)
-        fig.suptitle(f"KPIs against {param.removeprefix('param:')} (means over replications, 95 % intervals)")
+        for ax in axes[len(SWEEP_KPIS):]:
+            ax.set_visible(False)
+        others = "" if len(params) == 1 else "; the intervals include the spread over the other varied parameters"
+        fig.suptitle(f"Every KPI against {param.removeprefix('param:')} (means over runs, 95 % intervals{others})")
         name = f"kpis_vs_{param.removeprefix('param:').replace('.', '_').replace(' ', '_')}.png"
         fig.savefig(out / name, dpi=100, metadata={"Software": None})
         figures.append(name)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.config import Scenario, ScenarioError
-from simulation.experiments.sweep import SweepPlan, _check_point, parse_vary, run_plan
+from simulation.experiments.sweep import SweepPlan, _check_point, parse_vary, run_plan, with_type
 from simulation.experiments.tasks import KPIS, derive_seeds
 
 
@@ -50,11 +50,12 @@ def plan_sensitivity(scenario: Scenario, params: list[str], *, method: str, samp
 
     if len(params) < 1:
         raise ScenarioError("--param: give at least one key=lo:hi")
-    if samples < 1:
-        raise ScenarioError(f"--samples: expected at least 1, found {samples}")
+    if samples < (4 if method == "sobol" else 2):
+        raise ScenarioError(f"--samples: expected at least {4 if method == 'sobol' else 2} for {method}, found {samples}")
     if replications < 1:
         raise ScenarioError(f"--replications: expected at least 1, found {replications}")
-    varies = [parse_vary(p) for p in params]
+    base = scenario.model_dump(mode="json")
+    varies = [with_type(parse_vary(p), base) for p in params]
     for v in varies:
         if v.values is not None or v.low == v.high:
             raise ScenarioError(f"--param {v.text}: expected a range key=lo:hi with lo < hi")
@@ -71,8 +72,8 @@ def plan_sensitivity(scenario: Scenario, params: list[str], *, method: str, samp
         X = morris_sample.sample(problem, samples, num_levels=4, seed=master)
     else:
         raise ScenarioError(f"--method: expected sobol or morris, found '{method}'")
-    points = [{v.key: (int(round(x)) if v.integer else float(x)) for v, x in zip(varies, row)} for row in X]
-    base = scenario.model_dump(mode="json")
+    X = np.array([[round(x) if v.integer else x for v, x in zip(varies, row)] for row in X], dtype=float)
+    points = [{v.key: (int(x) if v.integer else float(x)) for v, x in zip(varies, row)} for row in X]  # as run
     for point in points:
         _check_point(base, point)
     plan = SweepPlan(base=base, varies=varies, points=points, replications=replications,
@@ -83,7 +84,7 @@ def plan_sensitivity(scenario: Scenario, params: list[str], *, method: str, samp
 
 def sensitivity(scenario: Scenario, params: list[str], *, out: Path, method: str = "sobol", samples: int = 64,
                 kpi: str | None = None, replications: int = 1, executor=None, master_seed: int | None = None,
-                days: int | None = None, force: bool = False,
+                days: int | None = None, force: bool = False, keep: tuple[Path, ...] = (),
                 progress: Callable[[dict, int, int], None] | None = None) -> Sensitivity:
     """Run the sample and compute first- and total-order Sobol indices, or Morris mu* and sigma."""
     from SALib.analyze import morris as morris_analyze
@@ -92,7 +93,7 @@ def sensitivity(scenario: Scenario, params: list[str], *, out: Path, method: str
     column = resolve_kpi(scenario, kpi)
     plan, problem, X = plan_sensitivity(scenario, params, method=method, samples=samples,
                                         replications=replications, master_seed=master_seed, days=days)
-    results = run_plan(plan, out, executor=executor, force=force, progress=progress)
+    results = run_plan(plan, out, executor=executor, force=force, keep=keep, progress=progress)
     ok = results[results["status"] == "ok"]
     Y = ok.groupby("point")[column].mean().reindex(range(len(plan.points))).to_numpy(dtype=float)
     missing = int(np.isnan(Y).sum())

@@ -58,8 +58,20 @@ class Vary:
         """The value at position u in [0, 1) of this key's range or list."""
         if self.values is not None:
             return self.values[min(int(u * len(self.values)), len(self.values) - 1)]
-        x = self.low + u * (self.high - self.low)
-        return int(round(x)) if self.integer else float(x)
+        if self.integer:  # every whole number in lo..hi equally likely
+            return int(min(self.high, self.low + np.floor(u * (self.high - self.low + 1))))
+        return float(self.low + u * (self.high - self.low))
+
+
+def with_type(vary: Vary, base: dict) -> Vary:
+    """Ranges of whole-number keys (population.users, copy_lag, ...) give whole numbers; others stay real."""
+    from dataclasses import replace
+
+    from simulation.config import key_is_integer
+
+    if vary.values is None and key_is_integer(vary.key, base):
+        return replace(vary, integer=True, low=int(np.ceil(vary.low)), high=int(np.floor(vary.high)))
+    return vary
 
 
 def parse_vary(text: str) -> Vary:
@@ -73,7 +85,7 @@ def parse_vary(text: str) -> Vary:
         if len(parts) not in (2, 3):
             raise ScenarioError(f"--vary {text}: a range is lo:hi or lo:hi:n")
         try:
-            low, high = (yaml.safe_load(p) for p in parts[:2])
+            low, high = (_number_or(yaml.safe_load(p)) for p in parts[:2])
             count = int(parts[2]) if len(parts) == 3 else None
         except (ValueError, yaml.YAMLError):
             raise ScenarioError(f"--vary {text}: lo, hi must be numbers and n a whole number") from None
@@ -83,14 +95,24 @@ def parse_vary(text: str) -> Vary:
             raise ScenarioError(f"--vary {text}: lo ({low}) is greater than hi ({high})")
         if count is not None and count < 1:
             raise ScenarioError(f"--vary {text}: n must be at least 1")
-        return Vary(key, low=low, high=high, count=count, integer=isinstance(low, int) and isinstance(high, int))
+        return Vary(key, low=float(low), high=float(high), count=count)
     values = []
     for part in _split_top(raw):
         try:
-            values.append(yaml.safe_load(part))
+            values.append(_number_or(yaml.safe_load(part)))
         except yaml.YAMLError:
             values.append(part)
     return Vary(key, values=tuple(values))
+
+
+def _number_or(value):
+    """YAML 1.1 reads 1e-2 as a string; a value that reads as a number is one."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _split_top(raw: str) -> list[str]:
@@ -162,6 +184,14 @@ class SweepPlan:
                               seed=self.seeds[r], days=self.days, series=self.series, labels=labels)
 
 
+def refuse_overlap(keys: list[str], overrides: tuple[str, ...] | list[str], flag: str = "--vary") -> None:
+    """A key both fixed by --set and varied would silently lose its --set value: say so instead."""
+    fixed = {item.partition("=")[0].strip() for item in overrides}
+    for key in keys:
+        if key in fixed:
+            raise ScenarioError(f"{flag} {key}: this key is also fixed with --set; give it one or the other")
+
+
 def plan_sweep(scenario: Scenario, vary: list[str], *, replications: int, sample: str = "grid",
                samples: int | None = None, master_seed: int | None = None, days: int | None = None,
                series: bool = False) -> SweepPlan:
@@ -170,12 +200,12 @@ def plan_sweep(scenario: Scenario, vary: list[str], *, replications: int, sample
         raise ScenarioError("--vary: give at least one key to vary, e.g. --vary market.q=0.01,0.05,0.1")
     if replications < 1:
         raise ScenarioError(f"--replications: expected at least 1, found {replications}")
-    varies = [parse_vary(v) for v in vary]
+    base = scenario.model_dump(mode="json")
+    varies = [with_type(parse_vary(v), base) for v in vary]
     keys = [v.key for v in varies]
     for key in keys:
         if keys.count(key) > 1:
             raise ScenarioError(f"--vary {key}: the same key is varied twice")
-    base = scenario.model_dump(mode="json")
     master = scenario.seed if master_seed is None else master_seed
     points = sample_points(varies, sample, samples, master)
     for v in varies:  # each key once, with a value from its range, names the bad key first
@@ -201,17 +231,17 @@ def _check_point(base: dict, point: dict) -> None:
 class SweepStore:
     """A sweep's folder: spec, one file per run, resumable."""
 
-    def __init__(self, out: Path, plan: SweepPlan, force: bool = False) -> None:
+    def __init__(self, out: Path, plan: SweepPlan, force: bool = False, keep: tuple[Path, ...] = ()) -> None:
         self.out, self.plan = out, plan
         self.runs = out / "runs"
         self.series = out / "series"
         spec_file = out / "spec.json"
-        refuse_precious(out)
+        refuse_precious(out, keep)
         if out.exists() and not out.is_dir():
             raise ScenarioError(f"--out {out}: exists and is not a folder")
         if out.is_dir() and any(out.iterdir()):
             if force:
-                check_out(out, force=True)  # only a folder Attention Market wrote
+                check_out(out, force=True, keep=keep)  # only a folder Attention Market wrote
                 shutil.rmtree(out)
             elif not spec_file.exists():
                 raise ScenarioError(f"--out {out}: the folder is not empty and holds no sweep; use another folder "
@@ -220,17 +250,20 @@ class SweepStore:
                 held = json.loads(spec_file.read_text()).get("spec_sha256")
                 if held != plan.spec_hash:
                     raise ScenarioError(
-                        f"--out {out}: the folder holds another sweep (a different scenario, --vary, --sample, "
-                        "--replications, --seed, --days or --series); use another folder, the same command to "
+                        f"--out {out}: the folder holds another experiment (a different scenario, parameters, "
+                        "sampling, replications, seed, days or series); use another folder, the same command to "
                         "resume it, or --force to replace it")
         try:
-            self.runs.mkdir(parents=True, exist_ok=True)
-            mark(out)
-            if plan.series:
-                self.series.mkdir(exist_ok=True)
-            if not spec_file.exists():
+            out.mkdir(parents=True, exist_ok=True)
+            if not spec_file.exists():  # first, so that a folder with runs always says which sweep they are
                 atomic_write_bytes(spec_file, json.dumps({"spec_sha256": plan.spec_hash, **plan.spec},
                                                          indent=2).encode() + b"\n")
+            mark(out)
+            self.runs.mkdir(exist_ok=True)
+            if plan.series:
+                self.series.mkdir(exist_ok=True)
+            for leftover in out.rglob(".*.tmp"):  # a write cut short by kill -9
+                leftover.unlink(missing_ok=True)
         except OSError as exc:
             raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
 
@@ -271,21 +304,21 @@ class SweepStore:
 
 def sweep(scenario: Scenario, vary: list[str], *, replications: int, out: Path, sample: str = "grid",
           samples: int | None = None, executor=None, master_seed: int | None = None, days: int | None = None,
-          series: bool = False, force: bool = False, progress: Callable[[dict, int, int], None] | None = None
-          ) -> tuple[pd.DataFrame, SweepPlan]:
+          series: bool = False, force: bool = False, keep: tuple[Path, ...] = (),
+          progress: Callable[[dict, int, int], None] | None = None) -> tuple[pd.DataFrame, SweepPlan]:
     """Run (or finish) a sweep into `out`; returns one row per run and the plan."""
     plan = plan_sweep(scenario, vary, replications=replications, sample=sample, samples=samples,
                       master_seed=master_seed, days=days, series=series)
-    return run_plan(plan, out, executor=executor, force=force, progress=progress), plan
+    return run_plan(plan, out, executor=executor, force=force, keep=keep, progress=progress), plan
 
 
-def run_plan(plan: SweepPlan, out: Path, *, executor=None, force: bool = False,
+def run_plan(plan: SweepPlan, out: Path, *, executor=None, force: bool = False, keep: tuple[Path, ...] = (),
              progress: Callable[[dict, int, int], None] | None = None) -> pd.DataFrame:
     """Run (or finish) the runs of a plan into `out`; one row per run."""
     from simulation.experiments.executors import LocalExecutor
 
     replications = plan.replications
-    store = SweepStore(out, plan, force=force)
+    store = SweepStore(out, plan, force=force, keep=keep)
     done = store.done()
     todo = (t for t in plan.tasks() if t.run_id not in done)
     total = len(plan.points) * replications
