@@ -30,6 +30,11 @@ from simulation.runner import run_simulation  # noqa: E402
 
 DOCS = ROOT / "docs"
 FIGURES = DOCS / "scenarios"
+# Pairs of arms the question contrasts directly (second minus first), besides each arm against the first.
+CONTRASTS = {
+    "crisis": [("silent", "answers"), ("silent - milder critics", "answers - milder critics")],
+    "influencers": [],
+}
 LIBRARY = [  # (file, claims, KPIs the question is about)
     ("relational_vs_billboard", "C3, C10", ("sales", "roi", "engaged_minutes", "trust", "impressions")),
     ("misleading_metrics", "C4, C5", ("impressions", "reach", "sales", "roi", "trust")),
@@ -93,6 +98,12 @@ def comparison_section(name: str, claims: str, kpis: tuple[str, ...], replicatio
             t = result.tables[kpi]
             for _, row in t[t["row"] == "difference"].iterrows():
                 sentences.append(difference_sentence(row, kpi, by_arm=True))
+        for first, second in CONTRASTS.get(name, []):
+            for brand in brands:
+                for kpi in kpis:
+                    d = paired_difference(*paired_values(result.runs, (first, brand), (second, brand), kpi))
+                    row = pd.Series({**d, "brand": brand, "arm": f"{second} − {first}"})
+                    sentences.append(difference_sentence(row, kpi, by_arm=True))
     fig = Figure(figsize=(12, 4), layout="constrained")
     for ax, (column, label) in zip(fig.subplots(1, 3), (("adopters", "customers"), ("trust", "mean trust"),
                                                         ("revenue_to_date", "revenue to date"))):

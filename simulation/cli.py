@@ -131,6 +131,29 @@ def _runs_bar(total: int, quiet: bool, what: str = "runs"):
     return tqdm(total=total, unit="run", desc=what, disable=quiet, file=sys.stderr, dynamic_ncols=True)
 
 
+class _PlanProgress:
+    """Progress of a resumable plan (sweep, sensitivity): made on the first call, which says what is done."""
+
+    def __init__(self, quiet: bool, what: str) -> None:
+        self.quiet, self.what, self.bar, self.failed = quiet, what, None, 0
+
+    def __call__(self, row: dict, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = _runs_bar(total, self.quiet, self.what)
+            self.bar.update(done)
+            if done and not self.quiet:
+                print(f"resuming: {done} of {total} runs already done", file=sys.stderr)
+            return
+        self.failed += row.get("status") != "ok"
+        self.bar.update(1)
+        if self.failed:
+            self.bar.set_postfix(failed=self.failed)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -284,22 +307,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     plan_sweep(loaded.scenario, args.vary, replications=args.replications, sample=args.sample,
                samples=args.samples, master_seed=args.seed, days=args.days, series=args.series)  # checks first
     executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
-    bar = None
-    failed = 0
-
-    def progress(row: dict, done: int, total: int) -> None:
-        nonlocal bar, failed
-        if bar is None:
-            bar = _runs_bar(total, args.quiet, "sweep")
-            bar.update(done)
-            if done and not args.quiet:
-                print(f"resuming: {done} of {total} runs already done", file=sys.stderr)
-            return
-        failed += row.get("status") != "ok"
-        bar.update(1)
-        if failed:
-            bar.set_postfix(failed=failed)
-
+    progress = _PlanProgress(args.quiet, "sweep")
     try:
         where = executor.describe()
         results, plan = sweep(loaded.scenario, args.vary, replications=args.replications, out=out,
@@ -307,8 +315,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                               days=args.days, series=args.series, force=args.force, keep=(loaded.path,),
                               progress=progress)
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
         executor.close()
     write_sweep_outputs(results, plan, out, [b.name for b in loaded.scenario.brands], where)
     n_failed = int((results["status"] != "ok").sum()) if len(results) else 0
@@ -333,16 +340,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     check_memory(loaded.scenario)
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-{args.method}"
     executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
-    bar = None
-
-    def progress(row: dict, done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = _runs_bar(total, args.quiet, args.method)
-            bar.update(done)
-            return
-        bar.update(1)
-
+    progress = _PlanProgress(args.quiet, args.method)
     try:
         where = executor.describe()
         result = sensitivity(loaded.scenario, args.param, out=out, method=args.method, samples=args.samples,
@@ -350,8 +348,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                              master_seed=args.seed, days=args.days, force=args.force, keep=(loaded.path,),
                              progress=progress)
     finally:
-        if bar is not None:
-            bar.close()
+        progress.close()
         executor.close()
     write_sensitivity(result, out, where)
     if not args.quiet:

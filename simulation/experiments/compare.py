@@ -17,7 +17,7 @@ import pandas as pd
 
 from simulation.config import Scenario, ScenarioError
 from simulation.experiments.stats import paired_difference, summarise_groups
-from simulation.experiments.tasks import KPIS, RunTask, derive_seeds, scenario_with
+from simulation.experiments.tasks import KPIS, RunTask, derive_seeds, scenario_with, split_top_level
 
 AS_WRITTEN = "as written"
 
@@ -35,17 +35,7 @@ def parse_arm(text: str) -> Arm:
     name, sep, rest = text.partition(":")
     if not sep or not name.strip():
         raise ScenarioError(f"--arm {text}: expected NAME:key.path=value[,key.path=value...] (NAME: alone is the scenario as written)")
-    parts, depth, current = [], 0, ""
-    for char in rest:
-        depth += char in "[{"
-        depth -= char in "]}"
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    overrides = tuple(p.strip() for p in parts if p.strip())
+    overrides = tuple(split_top_level(rest))
     for item in overrides:
         if not re.match(r"^[^=\s][^=]*=", item):
             raise ScenarioError(f"--arm {text}: '{item}' is not key.path=value")

@@ -23,7 +23,7 @@ import yaml
 
 from simulation.config import Scenario, ScenarioError, parse_override
 from simulation.experiments.output import atomic_write_bytes
-from simulation.experiments.tasks import RunTask, derive_seeds, scenario_with
+from simulation.experiments.tasks import RunTask, derive_seeds, scenario_with, split_top_level
 from simulation.outdir import check_out, mark, refuse_precious
 
 PARAM = "param:"  # prefix of the varied parameters' columns
@@ -97,7 +97,7 @@ def parse_vary(text: str) -> Vary:
             raise ScenarioError(f"--vary {text}: n must be at least 1")
         return Vary(key, low=float(low), high=float(high), count=count)
     values = []
-    for part in _split_top(raw):
+    for part in split_top_level(raw):
         try:
             values.append(_number_or(yaml.safe_load(part)))
         except yaml.YAMLError:
@@ -113,20 +113,6 @@ def _number_or(value):
         except ValueError:
             return value
     return value
-
-
-def _split_top(raw: str) -> list[str]:
-    parts, depth, current = [], 0, ""
-    for char in raw:
-        depth += char in "[{"
-        depth -= char in "]}"
-        if char == "," and depth == 0:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return [p.strip() for p in parts if p.strip()]
 
 
 def sample_points(varies: list[Vary], method: str, samples: int | None, seed: int) -> list[dict]:

@@ -37,6 +37,21 @@ class RunTask:
     labels: dict = field(default_factory=dict)  # arm, replication, varied parameters: copied into the row
 
 
+def split_top_level(raw: str) -> list[str]:
+    """Split 'a,b=[x,y],c' at the commas that are not inside [...] or {...}."""
+    parts, depth, current = [], 0, ""
+    for char in raw:
+        depth += char in "[{"
+        depth -= char in "]}"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
 def derive_seeds(master_seed: int, count: int) -> list[int]:
     """`count` independent run seeds from one master seed (numpy SeedSequence spawning)."""
     children = np.random.SeedSequence(master_seed).spawn(count)
