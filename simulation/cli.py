@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 from simulation.config import ScenarioError, load_scenario
-from simulation.experiments.executors import ExecutionLost
+from simulation.experiments.executors import ExecutionLost, ExperimentFailed
 from simulation.outdir import check_out, staged
 
 EXIT_OK, EXIT_FAULT, EXIT_INPUT = 0, 1, 2
@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
+    except ExperimentFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAULT
     except ExecutionLost as exc:
         print(f"error: {exc} mid-experiment; the finished runs are kept: start the scheduler again and run the "
               "same command to resume", file=sys.stderr)

@@ -101,3 +101,13 @@ def test_arms_section_of_the_scenario(tmp_path, write_yaml):
     diff = table[(table["row"] == "difference") & (table["brand"] == "Bill")].iloc[0]
     assert diff["arm"] == "dear ads − cheap ads" and diff["difference"] < 0 and diff["distinguishable"]
     assert "**cheap ads**: `brands.Bill.cpm=1.0`" in (out / "report.md").read_text()
+
+
+def test_a_comparison_whose_runs_all_fail_says_so(tmp_path, write_yaml, capsys):
+    (tmp_path / "broken.graphml").write_text("<graphml><not closed")
+    path = write_yaml(small_data(days=3, events=[], network={"kind": "file", "path": "broken.graphml"}))
+    code = main(["compare", str(path), "--replications", "2", "--workers", "1", "--out", str(tmp_path / "c"),
+                 "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1 and "all 2 runs failed" in err and "cannot read the graph" in err
+    assert not (tmp_path / "c").exists()

@@ -99,6 +99,10 @@ def compare(scenario: Scenario, *, replications: int, arms: list[Arm] | None = N
         frame = row.pop("_series")
         series.append(frame.assign(arm=row["arm"], replication=row["replication"]))
         rows.append(row)
+    if not rows:
+        from simulation.experiments.executors import ExperimentFailed
+
+        raise ExperimentFailed(f"all {len(failed)} runs failed; the first error: {failed[0]['error']}")
     brands = [b.name for b in scenario.brands]
     runs = _long(rows, brands)
     result = Comparison(arms=arms, brands=brands, replications=replications, seeds=seeds, runs=runs,

@@ -28,6 +28,10 @@ class ExecutionLost(Exception):
     """The cluster went away mid-experiment: finished runs are kept, the same command resumes."""
 
 
+class ExperimentFailed(Exception):
+    """Every run of an experiment failed: there is nothing to compare."""
+
+
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
