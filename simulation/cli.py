@@ -1,7 +1,10 @@
 """The command line: `main(argv) -> int`, so it is tested in-process.
 
-Exit codes: 0 done, 2 a mistake in the input (one clear message, nothing
-written), 1 a fault of ours (the message says so).
+Commands: run, validate, compare, sweep, sensitivity, calibrate, check-model.
+Exit codes: 0 done; 2 a mistake in the input (one clear message, nothing
+written); 1 a fault of ours, or work that could not finish (a failed model
+check, every run of a comparison failed, a lost Dask scheduler), said in the
+message; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -413,8 +416,15 @@ def cmd_check_model(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check-model": cmd_check_model, "calibrate": cmd_calibrate, "run": cmd_run, "validate": cmd_validate, "compare": cmd_compare, "sweep": cmd_sweep,
-            "sensitivity": cmd_sensitivity}
+COMMANDS = {
+    "run": cmd_run,
+    "validate": cmd_validate,
+    "compare": cmd_compare,
+    "sweep": cmd_sweep,
+    "sensitivity": cmd_sensitivity,
+    "calibrate": cmd_calibrate,
+    "check-model": cmd_check_model,
+}
 
 
 def console_main() -> None:
