@@ -303,23 +303,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from simulation.experiments.executors import make_executor
     from simulation.experiments.output import write_sweep_outputs
     from simulation.resources import check_memory
-    from simulation.experiments.sweep import plan_sweep, refuse_overlap, sweep
+    from simulation.experiments.sweep import plan_sweep, refuse_overlap, run_plan
 
     loaded = load_scenario(args.scenario, args.overrides)
     _check_days_seed(args)
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-sweep"
     check_memory(loaded.scenario)
     refuse_overlap([v.partition("=")[0].strip() for v in args.vary], args.overrides)
-    plan_sweep(loaded.scenario, args.vary, replications=args.replications, sample=args.sample,
-               samples=args.samples, master_seed=args.seed, days=args.days, series=args.series)  # checks first
+    plan = plan_sweep(loaded.scenario, args.vary, replications=args.replications, sample=args.sample,
+                      samples=args.samples, master_seed=args.seed, days=args.days, series=args.series)
     executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
     progress = _PlanProgress(args.quiet, "sweep")
     try:
         where = executor.describe()
-        results, plan = sweep(loaded.scenario, args.vary, replications=args.replications, out=out,
-                              sample=args.sample, samples=args.samples, executor=executor, master_seed=args.seed,
-                              days=args.days, series=args.series, force=args.force, keep=(loaded.path,),
-                              progress=progress)
+        results = run_plan(plan, out, executor=executor, force=args.force, keep=(loaded.path,), progress=progress)
     finally:
         progress.close()
         executor.close()
