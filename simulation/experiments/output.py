@@ -127,7 +127,10 @@ def write_comparison(result, out: Path, *, scenario_path: str, scenario_name: st
     else:
         lines += [f"Brands compared within the same runs; differences are each brand minus **{result.brands[0]}**.", ""]
     if result.failed is not None:
-        lines += [f"**{len(result.failed)} runs failed** (see `failed_runs.csv`); they are left out.", ""]
+        lines += [f"**{len(result.failed)} runs failed** (see `failed_runs.csv`); they are left out of every pair.", ""]
+    lines += ["Each difference below is tested on its own, at 95 %: among many KPIs, about one in twenty "
+              "differences that are pure noise will still look distinguishable. Read a single surprising line "
+              "with care, and replicate more before acting on it.", ""]
     for title, kpis in (("Outcome metrics", OUTCOME_KPIS), ("Vanity metrics", VANITY_KPIS)):
         lines += [f"## {title}", ""]
         for kpi in kpis:
