@@ -40,9 +40,19 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV"
 fi
 
+# The dashboard's browser test drives Debian's Chromium (never a browser Playwright downloads).
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "Installing Debian's chromium for the dashboard's browser test ..." >&2
+        apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
+    else
+        echo "note: chromium is not installed; the dashboard's browser test will fail (apt-get install chromium)" >&2
+    fi
+fi
+
 if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
     echo "Installing Attention Market and its dependencies into $VENV ..." >&2
     "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
-    "$VENV/bin/python" -m pip install --quiet -e ".[test]" >&2
+    "$VENV/bin/python" -m pip install --quiet -e ".[test,dashboard]" >&2
     touch "$STAMP"
 fi

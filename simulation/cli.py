@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--quick", action="store_true", help="smaller sizes (as the tests run them)")
     check.add_argument("--out", type=Path, default=Path("docs"), help="folder for validation.md and its figures (docs)")
 
+    serve = sub.add_parser("serve", help="the classroom dashboard in the browser (Mesa SolaraViz)")
+    serve.add_argument("scenario", nargs="?", default=None, help="scenario YAML file (default scenarios/classroom.yaml)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1: this machine only; give 0.0.0.0 explicitly "
+                            "to let other machines in)")
+
     validate = sub.add_parser("validate", help="check a scenario file and say 'ok' or what is wrong")
     validate.add_argument("scenario", help="scenario YAML file")
     validate.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY.PATH=VALUE")
@@ -413,7 +420,27 @@ def cmd_check_model(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+    import shutil
+    import subprocess
+
+    scenario = Path(args.scenario) if args.scenario else Path(__file__).resolve().parent.parent / "scenarios" / "classroom.yaml"
+    load_scenario(scenario)  # a bad scenario is reported before any server starts
+    if not 1 <= args.port <= 65535:
+        raise ScenarioError(f"--port: expected 1 to 65535, found {args.port}")
+    solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
+    if solara is None:
+        raise ScenarioError("serve needs the dashboard extra: pip install -e '.[dashboard]' (make setup installs it)")
+    env = {**os.environ, "ATTENTION_MARKET_SCENARIO": str(scenario.resolve())}
+    dashboard = Path(__file__).resolve().parent / "dashboard.py"
+    print(f"Attention Market dashboard for {scenario} at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    command = [solara, "run", str(dashboard), "--host", args.host, "--port", str(args.port), "--production", "--no-open"]
+    return subprocess.call(command, env=env)
+
+
 COMMANDS = {
+    "serve": cmd_serve,
     "run": cmd_run,
     "validate": cmd_validate,
     "compare": cmd_compare,

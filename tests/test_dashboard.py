@@ -1,0 +1,111 @@
+"""The classroom dashboard in a real browser: Debian's Chromium driven by Playwright, offline.
+
+The page is served by `run.py serve` on a free port of 127.0.0.1 and stopped by
+its process group. A screenshot is kept in test-artifacts/dashboard.png.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from tests.conftest import ROOT
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server():
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    log = open(ROOT / "test-artifacts" / "serve.log", "w") if (ROOT / "test-artifacts").mkdir(exist_ok=True) is None else None
+    process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port)], cwd=ROOT, env=env,
+                               start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        os.killpg(process.pid, signal.SIGKILL)
+        pytest.fail("the dashboard did not answer within 90 s; see test-artifacts/serve.log")
+    yield url
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+    log.close()
+
+
+def _time(page) -> float:
+    return float(re.search(r"Time: ([0-9.]+)", page.inner_text("body")).group(1))
+
+
+def _images(page) -> list[str]:
+    return page.eval_on_selector_all("img", "els => els.map(e => e.src)")
+
+
+def test_dashboard_in_chromium(server):
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium is needed (apt-get install chromium; make setup does it as root)"
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.goto(server, wait_until="networkidle", timeout=90_000)
+        page.get_by_text("Each dot is a user").wait_for(timeout=60_000)  # the graph view rendered
+        assert "Press Step or Play" in page.inner_text("body")
+
+        # Step advances the day and draws the charts
+        start, before = _time(page), _images(page)
+        page.get_by_role("button", name="Step").click()
+        page.get_by_text("Share of all minutes online").wait_for(timeout=30_000)
+        page.wait_for_function(f"() => /Time: (?!{start:g}\\b)/.test(document.body.innerText)", timeout=30_000)
+        assert _time(page) == start + 1
+        page.wait_for_timeout(1500)
+        assert _images(page) != before
+
+        # Play runs, Pause stops
+        page.get_by_role("button", name="▶").click()
+        page.wait_for_timeout(3000)
+        page.get_by_role("button", name="❚❚").click()
+        page.wait_for_timeout(1500)
+        paused = _time(page)
+        assert paused >= start + 2  # Play made at least one more day
+        page.wait_for_timeout(2000)
+        assert _time(page) == paused
+
+        # a slider, then Reset: more users than the graph view can draw
+        slider = page.get_by_text("Number of users").locator("xpath=..").locator("[role=slider]")
+        slider.focus()
+        slider.press("End")
+        page.get_by_role("button", name="Reset").click()
+        page.get_by_text("too many to draw the graph legibly").wait_for(timeout=60_000)
+        assert _time(page) == 0
+
+        page.screenshot(path=str(ROOT / "test-artifacts" / "dashboard.png"), full_page=True)
+        browser.close()
+    assert errors == []
