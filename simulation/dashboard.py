@@ -79,32 +79,46 @@ def _tables(model: AttentionModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     return sinks, brands
 
 
+TIME = "where time went"
+
+
 @solara.component
 def GraphView(model):
     update_counter.get()
+    colour_by, set_colour_by = solara.use_state(TIME)
     if model.layout is None:
         _caption(f"**{model.population.n:,} users**: too many to draw the graph legibly; the charts show them.")
         return
+    solara.ToggleButtonsSingle(value=colour_by, on_value=set_colour_by,
+                               values=[TIME, *(f"customers of {b.name}" for b in model.brands)])
     fig = Figure(figsize=(6, 5))
     ax = fig.subplots()
-    favourite = np.argmax(model.population.slots, axis=0)
-    colours = [plots.colormaps["tab20"](i % 20) for i in range(len(model.all_sinks))]
     degree = model.network.degree
     w = model.network._weights.tocoo()
     xy = model.layout
     upper = w.row < w.col  # each edge once
     ax.add_collection(LineCollection(np.stack([xy[w.row[upper]], xy[w.col[upper]]], axis=1), colors="0.85",
                                      linewidths=0.3, zorder=0))
-    ax.scatter(xy[:, 0], xy[:, 1], s=8 + 4 * degree, c=[colours[f] for f in favourite], zorder=1)
-    for sink in model.sinks:
-        ax.scatter([], [], color=colours[sink.column], label=sink.name)
+    if colour_by == TIME:
+        favourite = np.argmax(model.population.slots, axis=0)
+        colours = [plots.colormaps["tab20"](i % 20) for i in range(len(model.all_sinks))]
+        ax.scatter(xy[:, 0], xy[:, 1], s=8 + 4 * degree, c=[colours[f] for f in favourite], zorder=1)
+        for sink in model.sinks:
+            ax.scatter([], [], color=colours[sink.column], label=sink.name)
+        title = "each user coloured by where most of their time went"
+    else:
+        brand = model.brand(colour_by.removeprefix("customers of "))
+        adopted = model.population.adopted[brand.index]
+        ax.scatter(xy[~adopted, 0], xy[~adopted, 1], s=8 + 4 * degree[~adopted], color="0.75", label="not yet", zorder=1)
+        ax.scatter(xy[adopted, 0], xy[adopted, 1], s=8 + 4 * degree[adopted], color="tab:red", label="customer", zorder=2)
+        title = f"customers of {brand.name} in red"
     ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
     ax.set_axis_off()
     fig.subplots_adjust(left=0.01, right=0.72, bottom=0.01, top=0.93)
-    ax.set_title(f"Day {model.day}: each user coloured by where most of their time went")
+    ax.set_title(f"Day {model.day}: {title}", fontsize="small", loc="left")
     _show(fig)
     _caption("Each dot is a user, sized by how many friends they have. Users choose where to spend "
-                    "their time; nobody is shown an ad where they do not go.")
+             "their time; nobody is shown an ad where they do not go.")
 
 
 @solara.component
@@ -158,6 +172,9 @@ def VanityChart(model):
     plots.vanity_vs_outcome(summary, left, right)
     fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, wspace=0.25)
     _show(fig)
+    roi = ", ".join(f"{name} {'n/a' if pd.isna(row['roi_to_date']) else format(row['roi_to_date'], '+.2f')}"
+                    for name, row in last.iterrows())
+    _caption(f"Return on spend so far (margin x revenue minus spend, over spend): {roi}.")
     _caption("Vanity (impressions, reach, fans) against outcome (engaged minutes, customers, sales, "
                     "revenue): a billboard can win the first and lose the second.")
 

@@ -88,6 +88,13 @@ def test_dashboard_in_chromium(server):
         page.wait_for_timeout(1500)
         assert _images(page) != before
 
+        # the graph can show a brand's customers instead
+        before = _images(page)
+        page.get_by_role("button", name="customers of Billboard").click()
+        page.wait_for_function("b => JSON.stringify(Array.from(document.images).map(e => e.src)) !== JSON.stringify(b)",
+                               arg=before, timeout=30_000)
+        assert "Return on spend so far" in page.inner_text("body")
+
         # Play runs, Pause stops
         page.get_by_role("button", name="▶").click()
         page.wait_for_timeout(3000)
@@ -109,3 +116,31 @@ def test_dashboard_in_chromium(server):
         page.screenshot(path=str(ROOT / "test-artifacts" / "dashboard.png"), full_page=True)
         browser.close()
     assert errors == []
+
+
+def test_serve_reports_a_bad_scenario_before_starting(tmp_path, capsys):
+    from simulation.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsinks: []\nbrands: []\n")
+    assert main(["serve", str(bad), "--port", str(_free_port())]) == 2
+    err = capsys.readouterr().err
+    assert "sinks" in err and "Traceback" not in err
+    assert main(["serve", "--port", "70000"]) == 2
+
+
+def test_classroom_model_knobs():
+    """The sliders' parameters reach the model: users, the first brand's split, word of mouth, savviness."""
+    from simulation.dashboard import GRAPH_LIMIT, ClassroomModel
+
+    model = ClassroomModel(users=200, relational_share=0.3, word_of_mouth=0.12, savviness_growth=0.05, seed=3)
+    assert model.population.n == 200 and model.brands[0].relational_share == 0.3
+    assert model.config.market.q == 0.12 and model.config.advertising.savviness_growth == 0.05
+    assert model.layout is not None and model.layout.shape == (200, 2)
+    model.step()
+    model.launch_platform_now()
+    model.crisis_now()
+    model.step()
+    assert model.sink("New platform").minutes_today > 0
+    big = ClassroomModel(users=GRAPH_LIMIT + 50)
+    assert big.layout is None
