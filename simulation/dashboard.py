@@ -133,7 +133,7 @@ def AttentionChart(model):
     fig.subplots_adjust(left=0.09, right=0.7, bottom=0.15, top=0.9)
     _show(fig)
     _caption("Share of all minutes online, day by day: every site, brand pages included, competes for "
-                    "the same hours.")
+             "the same hours.")
 
 
 @solara.component
@@ -150,7 +150,7 @@ def SalesChart(model):
     fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, wspace=0.3)
     _show(fig)
     _caption("Customers and sales of each brand: word of mouth spreads from friends who bought and "
-                    "trust the brand.")
+             "trust the brand.")
 
 
 @solara.component
@@ -176,7 +176,7 @@ def VanityChart(model):
                     for name, row in last.iterrows())
     _caption(f"Return on spend so far (margin x revenue minus spend, over spend): {roi}.")
     _caption("Vanity (impressions, reach, fans) against outcome (engaged minutes, customers, sales, "
-                    "revenue): a billboard can win the first and lose the second.")
+             "revenue): a billboard can win the first and lose the second.")
 
 
 @solara.component
