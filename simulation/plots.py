@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 def attention_share(sinks: pd.DataFrame, ax: Axes) -> Axes:
     """Share of all attention by sink over time, stacked."""
     wide = sinks.pivot_table(index="day", columns="sink", values="share", aggfunc="sum", sort=False).fillna(0.0)
+    wide = wide.loc[:, wide.sum() > 0]  # a platform that has not opened yet has no place in the legend
     order = wide.mean().sort_values(ascending=False).index
     wide = wide[order]
     colours = [colormaps["tab20"](i % 20) for i in range(len(wide.columns))]
