@@ -17,6 +17,7 @@ from simulation.sinks import BrandDestination, Sink, make_sink
 #: Above this many users, per-user Mesa views are made only when asked for.
 AGENT_VIEW_LIMIT = 100_000
 _AWARENESS_FLOOR = np.float32(1e-3)
+_AWARENESS_FIELD = 1 + list(metrics.BRAND_REPORTERS).index("awareness")  # in a brand record (day first)
 
 
 class AttentionModel(mesa.Model):
@@ -61,6 +62,9 @@ class AttentionModel(mesa.Model):
             self.brands.append(Brand(self, index=index, config=brand_config, destination=destination,
                                      ad_columns=ad_columns, content_pull=config.relational.content_pull))
         self._brand_index = {b.name: b.index for b in self.brands}
+        self._ad_mask = np.zeros((len(self.all_sinks), len(self.brands)), dtype=bool)  # sinks each brand buys on
+        for brand in self.brands:
+            self._ad_mask[brand.ad_columns, brand.index] = True
         self.destination_columns = np.array([b.destination.column for b in self.brands], dtype=np.int64)
         self.kind_of_sink = np.array([SINK_KINDS.index(s.kind) for s in self.all_sinks], dtype=np.int64)
 
@@ -183,11 +187,8 @@ class AttentionModel(mesa.Model):
         ad_load = np.array([s.ad_load if s.active else 0.0 for s in self.all_sinks], dtype=np.float32)
         ad_weight = minutes * ad_load[:, None]  # impressions each user could be shown, per sink
         inventory = ad_weight.sum(axis=1, dtype=np.float64)
-        ad_mask = np.zeros((len(self.all_sinks), len(self.brands)), dtype=bool)
-        for brand in self.brands:
-            ad_mask[brand.ad_columns, brand.index] = True
         wanted = np.array([b.impressions_wanted for b in self.brands])
-        rates = adoption.impression_rates(inventory, wanted, ad_mask)  # sinks x brands
+        rates = adoption.impression_rates(inventory, wanted, self._ad_mask)  # sinks x brands
         expected = rates.T @ ad_weight  # brands x users
         impressions = self.rng.poisson(expected).astype(np.float32)
         self.impressions = impressions  # brands x users, today's (kept for tests and views)
@@ -309,9 +310,10 @@ class AttentionModel(mesa.Model):
         for sink in self.all_sinks:
             self.sink_records.append((self.day, *(f(sink) for f in metrics.SINK_REPORTERS.values())))
         for brand in self.brands:
-            self.brand_records.append((self.day, *(f(brand) for f in metrics.BRAND_REPORTERS.values())))
+            row = (self.day, *(f(brand) for f in metrics.BRAND_REPORTERS.values()))
+            self.brand_records.append(row)
             brand.share_history.append(brand.relational_share)
-            brand.awareness_history.append(metrics.awareness(brand))
+            brand.awareness_history.append(row[_AWARENESS_FIELD])
         if self.sample is not None:
             self.user_records.extend(metrics.user_rows(self, self.sample))
 

@@ -45,12 +45,6 @@ class Neighbourhood:
     def edges(self) -> int:
         return self.n * (self.n - 1) // 2 if self.complete else int(self._weights.nnz // 2)
 
-    def neighbours(self, user: int) -> np.ndarray:
-        if self.complete:
-            return np.delete(np.arange(self.n), user)
-        w = self._weights
-        return w.indices[w.indptr[user]:w.indptr[user + 1]]
-
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Mean over each user's neighbours of `values` (k x users, or users); 0 for isolated users."""
         values = np.asarray(values, dtype=np.float32)

@@ -215,13 +215,10 @@ class DaskExecutor:
             pass
 
 
-def make_executor(workers: int | None = None, scheduler: str | None = None, scheduler_file: str | None = None,
-                  dask_local: bool = False):
+def make_executor(workers: int | None = None, scheduler: str | None = None, scheduler_file: str | None = None):
     """The executor the command line asked for."""
     if scheduler or scheduler_file:
         if scheduler_file and not os.path.isfile(scheduler_file):
             raise ScenarioError(f"--scheduler-file {scheduler_file}: no such file")
         return DaskExecutor(address=scheduler, scheduler_file=scheduler_file)
-    if dask_local:
-        return DaskExecutor(workers=workers)
     return LocalExecutor(workers)

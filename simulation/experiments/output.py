@@ -156,9 +156,6 @@ def write_comparison(result, out: Path, *, scenario_path: str, scenario_name: st
 
 # ---------------------------------------------------------------- sweeps
 
-SWEEP_KPIS = KPIS
-
-
 def _binned(values: pd.Series, bins: int = 10) -> pd.Series:
     """The values themselves when few; else the middle of quantile bins."""
     if values.nunique() <= 12:
@@ -219,10 +216,10 @@ def write_sweep_outputs(results: pd.DataFrame, plan, out: Path, brands: list[str
     for param in params:
         fig = Figure(figsize=(16, 10), layout="constrained")
         axes = fig.subplots(3, 5).ravel()
-        for ax, kpi in zip(axes, SWEEP_KPIS):
+        for ax, kpi in zip(axes, KPIS):
             if len(ok):
                 plot_kpi_against(results, param, kpi, brands, ax)
-        for ax in axes[len(SWEEP_KPIS):]:
+        for ax in axes[len(KPIS):]:
             ax.set_visible(False)
         others = "" if len(params) == 1 else "; the intervals include the spread over the other varied parameters"
         fig.suptitle(f"Every KPI against {param.removeprefix('param:')} (means over runs, 95 % intervals{others})")
