@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Added to awareness before its log enters a destination's utility (an unaware user can still stumble on it).
+AWARENESS_FLOOR = np.float32(1e-3)
+
 
 def choose_slots(utility: np.ndarray, slots: int, uniform: np.ndarray) -> np.ndarray:
     """Slots per sink and user (sinks x users, uint8) from utilities; `utility` is overwritten.

@@ -5,10 +5,11 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from simulation import adoption, metrics
-from simulation.attention import choose_slots
+from simulation import adoption, kernels, metrics
+from simulation.attention import AWARENESS_FLOOR, choose_slots
 from simulation.brands import Brand
-from simulation.config import SINK_KINDS, Scenario, SinkConfig, SinkLaunch
+from simulation.compiled import CompiledDay
+from simulation.config import SINK_KINDS, Scenario, ScenarioError, SinkConfig, SinkLaunch
 from simulation.events import EventQueue
 from simulation.network import build_network
 from simulation.population import Population, User
@@ -16,7 +17,8 @@ from simulation.sinks import BrandDestination, Sink, make_sink
 
 #: Above this many users, per-user Mesa views are made only when asked for.
 AGENT_VIEW_LIMIT = 100_000
-_AWARENESS_FLOOR = np.float32(1e-3)
+#: From this many users on, engine "auto" runs the compiled kernels (below it numba's start-up costs more than it saves).
+COMPILED_FROM = 50_000
 _AWARENESS_FIELD = 1 + list(metrics.BRAND_REPORTERS).index("awareness")  # in a brand record (day first)
 
 
@@ -62,9 +64,9 @@ class AttentionModel(mesa.Model):
             self.brands.append(Brand(self, index=index, config=brand_config, destination=destination,
                                      ad_columns=ad_columns, content_pull=config.relational.content_pull))
         self._brand_index = {b.name: b.index for b in self.brands}
-        self._ad_mask = np.zeros((len(self.all_sinks), len(self.brands)), dtype=bool)  # sinks each brand buys on
+        self.ad_mask = np.zeros((len(self.all_sinks), len(self.brands)), dtype=bool)  # sinks each brand buys on
         for brand in self.brands:
-            self._ad_mask[brand.ad_columns, brand.index] = True
+            self.ad_mask[brand.ad_columns, brand.index] = True
         self.destination_columns = np.array([b.destination.column for b in self.brands], dtype=np.int64)
         self.kind_of_sink = np.array([SINK_KINDS.index(s.kind) for s in self.all_sinks], dtype=np.int64)
 
@@ -72,6 +74,8 @@ class AttentionModel(mesa.Model):
                                      brands=config.brands, sinks=len(self.all_sinks), kinds=len(SINK_KINDS),
                                      rng=self.rng)
         self.events = EventQueue(config.events)
+        self.engine = resolve_engine(config.engine, n)
+        self.compiled = CompiledDay(self) if self.engine == "compiled" else None
         self._by_degree = np.argsort(-self.network.degree, kind="stable")  # influencers: best connected first
 
         views = config.population.agent_views
@@ -155,6 +159,8 @@ class AttentionModel(mesa.Model):
 
     def allocate_attention(self) -> None:
         """Users split today's minutes over the open sinks (multinomial logit over slots)."""
+        if self.compiled:
+            return self.compiled.allocate_attention(self)
         pop, cfg = self.population, self.config
         slots = self.slots_per_day
         pull = np.array([s.pull if s.active else -np.inf for s in self.all_sinks], dtype=np.float32)
@@ -172,7 +178,7 @@ class AttentionModel(mesa.Model):
             utility[rows] += self.network.mean(yesterday[rows]) * social[rows, None]
         del yesterday
         utility[self.destination_columns] += (np.float32(cfg.relational.trust_pull) * np.abs(pop.trust)
-                                              + np.log(pop.awareness + _AWARENESS_FLOOR))
+                                              + np.log(pop.awareness + AWARENESS_FLOOR))
         pop.slots = choose_slots(utility, slots, self.rng.random(pop.n, dtype=np.float32))
 
     def minutes(self) -> np.ndarray:
@@ -182,13 +188,15 @@ class AttentionModel(mesa.Model):
 
     def deliver_exposures(self) -> None:
         """Brands' impressions land where users spend time; visitors to destinations get answered."""
+        if self.compiled:
+            return self.compiled.deliver_exposures(self)
         pop, adv, market = self.population, self.config.advertising, self.config.market
         minutes = self.minutes()
         ad_load = np.array([s.ad_load if s.active else 0.0 for s in self.all_sinks], dtype=np.float32)
         ad_weight = minutes * ad_load[:, None]  # impressions each user could be shown, per sink
         inventory = ad_weight.sum(axis=1, dtype=np.float64)
         wanted = np.array([b.impressions_wanted for b in self.brands])
-        rates = adoption.impression_rates(inventory, wanted, self._ad_mask)  # sinks x brands
+        rates = adoption.impression_rates(inventory, wanted, self.ad_mask)  # sinks x brands
         expected = rates.T @ ad_weight  # brands x users
         impressions = self.rng.poisson(expected).astype(np.float32)
         self.impressions = impressions  # brands x users, today's (kept for tests and views)
@@ -212,14 +220,10 @@ class AttentionModel(mesa.Model):
         first_impressions = (impressions * first).sum(axis=1, dtype=np.float64)
         first_clicks = (clicks * first).sum(axis=1, dtype=np.float64)
         all_clicks = clicks.sum(axis=1, dtype=np.float64)
-        for brand in self.brands:
-            b = brand.index
-            brand.record_clicks(all_clicks[b], first_impressions[b], first_clicks[b])
-            brand.bill_impressions(int(delivered[b]))
-            brand.daily_reach = int(reached_today[b])
-            brand.visitors_today = int(visitor_counts[b])
-            brand.answers_today = int(answer_counts[b])
-            brand.engaged_minutes_today = float(engaged[b])
+        self.record_exposures(delivered=delivered, reached=reached_today, visitors=visitor_counts, answers=answer_counts,
+                              engaged=engaged, first_impressions=first_impressions, first_clicks=first_clicks,
+                              clicks=all_clicks, per_sink=minutes.sum(axis=1, dtype=np.float64),
+                              sink_visitors=np.count_nonzero(pop.slots, axis=1))
 
         external = 1.0 - (1.0 - ad_response) * (1.0 - engagement)
         pop.awareness += (1.0 - pop.awareness) * external
@@ -232,8 +236,17 @@ class AttentionModel(mesa.Model):
         np.minimum(pop.savviness, np.float32(1.0), out=pop.savviness)
         self._external = np.ones_like(external) if market.exposure == "full" else external
 
-        per_sink = minutes.sum(axis=1, dtype=np.float64)
-        sink_visitors = np.count_nonzero(pop.slots, axis=1)
+    def record_exposures(self, *, delivered, reached, visitors, answers, engaged, first_impressions, first_clicks,
+                         clicks, per_sink, sink_visitors) -> None:
+        """Today's exposure figures (per brand, then per sink) into the brands' and sinks' books."""
+        for brand in self.brands:
+            b = brand.index
+            brand.record_clicks(float(clicks[b]), float(first_impressions[b]), float(first_clicks[b]))
+            brand.bill_impressions(int(delivered[b]))
+            brand.daily_reach = int(reached[b])
+            brand.visitors_today = int(visitors[b])
+            brand.answers_today = int(answers[b])
+            brand.engaged_minutes_today = float(engaged[b])
         total = per_sink.sum()
         for sink in self.all_sinks:
             sink.minutes_today = float(per_sink[sink.column])
@@ -256,6 +269,8 @@ class AttentionModel(mesa.Model):
 
     def spread_word_of_mouth(self) -> None:
         """Neighbours' adoption pulls, engagement raises awareness, voiced opinions move trust."""
+        if self.compiled:
+            return self.compiled.spread_word_of_mouth(self)
         pop, wom = self.population, self.config.word_of_mouth
         b = len(self.brands)
         paid = np.float32(self.config.relational.paid_voice)
@@ -272,6 +287,8 @@ class AttentionModel(mesa.Model):
 
     def make_purchases(self) -> None:
         """First purchases by the network Bass hazard, repeat purchases rising with trust."""
+        if self.compiled:
+            return self.compiled.make_purchases(self)
         pop, market = self.population, self.config.market
         p_eff = np.float32(market.p) * self._external
         q_eff = np.float32(market.q) * self._q_pull
@@ -286,11 +303,13 @@ class AttentionModel(mesa.Model):
         pop.purchases += buying
         quality = np.array([b.quality for b in self.brands], dtype=np.float32)
         pop.trust += buying * np.float32(market.experience_weight) * (quality[:, None] - pop.trust)
-        new_counts = np.count_nonzero(new, axis=1)
-        sale_counts = np.count_nonzero(buying, axis=1)
+        self.record_purchases(new=np.count_nonzero(new, axis=1), sales=np.count_nonzero(buying, axis=1))
+
+    def record_purchases(self, *, new, sales) -> None:
+        """Today's first and total sales per brand; the brands close their day's books."""
         for brand in self.brands:
-            brand.new_adopters_today = int(new_counts[brand.index])
-            brand.sales_today = int(sale_counts[brand.index])
+            brand.new_adopters_today = int(new[brand.index])
+            brand.sales_today = int(sales[brand.index])
             brand.close_day()
 
     def learn(self) -> None:
@@ -339,3 +358,13 @@ class AttentionModel(mesa.Model):
         hit = self.rng.random(pop.n, dtype=np.float32) < np.float32(share) * pop.awareness[b]
         pop.trust[b, hit] = np.maximum(pop.trust[b, hit] - np.float32(trust_loss), -1.0)
         return int(hit.sum())
+
+
+def resolve_engine(engine: str, users: int) -> str:
+    """The engine a run uses: "numpy" or "compiled" (see the scenario key `engine`)."""
+    if engine == "compiled" and not kernels.AVAILABLE:
+        raise ScenarioError("engine: 'compiled' needs numba, which is not installed here "
+                            "(pip install numba, or use engine: numpy)")
+    if engine == "auto":
+        return "compiled" if kernels.AVAILABLE and users >= COMPILED_FROM else "numpy"
+    return engine

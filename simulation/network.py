@@ -29,21 +29,30 @@ class Neighbourhood:
     def __init__(self, n: int, adjacency: sp.csr_array | None):
         self.n = n
         self.complete = adjacency is None
+        self._weights = None
         if self.complete:
             self.degree = np.full(n, n - 1, dtype=np.int64)
-            self._weights = None
+            self.indptr = self.indices = None
             return
+        adjacency.sort_indices()  # neighbours in increasing order: gathers then walk memory forward (~1.7x faster)
         self.degree = np.diff(adjacency.indptr).astype(np.int32)
-        inverse = np.zeros(n, dtype=np.float32)
-        np.divide(1.0, self.degree, out=inverse, where=self.degree > 0)
         index = np.int32 if adjacency.nnz < 2**31 else np.int64
-        self._weights = sp.csr_array(
-            (np.repeat(inverse, self.degree), adjacency.indices.astype(index), adjacency.indptr.astype(index)),
-            shape=(n, n))
+        self.indptr = adjacency.indptr.astype(index, copy=False)
+        self.indices = adjacency.indices.astype(index, copy=False)
+
+    @property
+    def weights(self) -> sp.csr_array:
+        """The row-normalised adjacency (made on first use: the compiled path never needs it)."""
+        if self._weights is None and not self.complete:
+            inverse = np.zeros(self.n, dtype=np.float32)
+            np.divide(1.0, self.degree, out=inverse, where=self.degree > 0)
+            self._weights = sp.csr_array((np.repeat(inverse, self.degree), self.indices, self.indptr),
+                                         shape=(self.n, self.n))
+        return self._weights
 
     @property
     def edges(self) -> int:
-        return self.n * (self.n - 1) // 2 if self.complete else int(self._weights.nnz // 2)
+        return self.n * (self.n - 1) // 2 if self.complete else int(self.indices.size // 2)
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Mean over each user's neighbours of `values` (k x users, or users); 0 for isolated users."""
@@ -54,8 +63,8 @@ class Neighbourhood:
             total = values.sum(axis=-1, dtype=np.float64, keepdims=True)
             return ((total - values) / (self.n - 1)).astype(np.float32)
         if values.ndim == 1:
-            return self._weights @ values
-        return np.ascontiguousarray((self._weights @ values.T).T)
+            return self.weights @ values
+        return np.ascontiguousarray((self.weights @ values.T).T)
 
     def to_networkx(self) -> nx.Graph:
         """The graph as networkx (for drawing); only sensible for small graphs."""
@@ -63,16 +72,16 @@ class Neighbourhood:
             return nx.complete_graph(self.n)
         graph = nx.Graph()
         graph.add_nodes_from(range(self.n))
-        coo = self._weights.tocoo()
-        graph.add_edges_from(zip(coo.row.tolist(), coo.col.tolist()))
+        rows = np.repeat(np.arange(self.n), self.degree)
+        graph.add_edges_from(zip(rows.tolist(), self.indices.tolist()))
         return graph
 
     @property
     def nbytes(self) -> int:
         if self.complete:
             return self.degree.nbytes
-        w = self._weights
-        return w.data.nbytes + w.indices.nbytes + w.indptr.nbytes + self.degree.nbytes
+        weights = 0 if self._weights is None else self._weights.data.nbytes
+        return self.indices.nbytes + self.indptr.nbytes + self.degree.nbytes + weights
 
 
 def build_network(config: NetworkConfig, users: int, rng: np.random.Generator) -> Neighbourhood:

@@ -73,7 +73,7 @@ def test_direct_barabasi_albert_builder_matches_networkx_in_distribution():
     spread = np.sqrt(np.var(fast_max, ddof=1) / 6 + np.var(nx_max, ddof=1) / 6)
     assert abs(np.mean(fast_max) - np.mean(nx_max)) < 3 * spread
     # simple graph: no self-loops, no repeated edges, symmetric
-    adjacency = fast._weights.copy()
+    adjacency = fast.weights.copy()
     adjacency.data[:] = 1.0
     assert (adjacency != adjacency.T).nnz == 0 and adjacency.max() == 1.0
     assert not np.any(adjacency.indices[adjacency.indptr[5]:adjacency.indptr[6]] == 5)
