@@ -36,12 +36,12 @@ class CompiledDay:
         self.social_columns = np.flatnonzero(effects > 0).astype(np.int64)
         self.social_of_column = np.full(len(model.all_sinks), -1, dtype=np.int64)
         self.social_of_column[self.social_columns] = np.arange(self.social_columns.size)
-        # what neighbours hear from each user: 4 figures per brand, then slots on each social sink
+        # what neighbours hear from each user (written by allocate and deliver): 4 figures per brand, then
+        # slots on each social sink
         width = 4 * brands + self.social_columns.size
         self.voices = np.zeros((n, -(-width // 8) * 8), dtype=np.uint16)  # rows of 16-byte multiples
         self.heard_social = np.zeros((self.social_columns.size, n), dtype=np.float32)  # nobody has spent time yet
         self.external = np.zeros((brands, n), dtype=np.float32)
-        self.q_pull = np.zeros((brands, n), dtype=np.float32)
         self.impressions = np.zeros((brands, n), dtype=np.float32)
 
     def key(self, day: int, stream: int) -> np.uint64:
@@ -59,7 +59,7 @@ class CompiledDay:
             pop.slots, pop.taste, model.kind_of_sink, pull, float(cfg.population.habit), social, self.heard_social,
             self.social_of_column, model.destination_columns, pop.trust, pop.awareness,
             float(cfg.relational.trust_pull), float(AWARENESS_FLOOR), self.key(model.day, kernels.STREAM_SLOTS),
-            1.0 / model.slots_per_day, pop.budget)
+            1.0 / model.slots_per_day, pop.budget, self.voices)
         self.minutes_per_sink = minutes.sum(axis=0)
         self.visitors_per_sink = visitors.sum(axis=0)
 
@@ -95,7 +95,8 @@ class CompiledDay:
             self.external, float(adv.ad_effect), float(adv.click_rate), float(market.engagement_minutes),
             answer_all, below, answer_keys, float(model.config.relational.answer_trust_gain),
             float(adv.fatigue_per_impression), adv.savviness_growth / 1000.0, market.exposure == "full",
-            self.key(model.day, kernels.STREAM_IMPRESSIONS)).sum(axis=0)
+            self.key(model.day, kernels.STREAM_IMPRESSIONS), pop.adopted, pop.seeded,
+            float(model.config.relational.paid_voice), self.voices).sum(axis=0)
         model.impressions = self.impressions
         model.record_exposures(
             delivered=sums[:, 0], reached=sums[:, 1],
@@ -104,19 +105,19 @@ class CompiledDay:
             per_sink=self.minutes_per_sink, sink_visitors=self.visitors_per_sink)
 
     def spread_word_of_mouth(self, model: "AttentionModel") -> None:
-        pop, wom = model.population, model.config.word_of_mouth
-        kernels.pack_voices(pop.adopted, pop.fan, pop.trust, pop.seeded, float(model.config.relational.paid_voice),
-                            pop.slots, self.social_columns, self.voices)
+        """Word of mouth, then (user by user, in the same pass) purchases and the users' part of learning."""
+        pop, cfg = model.population, model.config
+        wom, market = cfg.word_of_mouth, cfg.market
         totals = kernels.column_totals(self.voices) if self.complete else np.zeros(1)
-        kernels.word_of_mouth(self.voices, self.indptr, self.indices, self.degree, self.complete, totals,
-                              pop.awareness, pop.trust, float(wom.awareness_spread), float(wom.trust_influence),
-                              float(wom.negativity_bias), self.q_pull, self.heard_social)
+        quality = np.array([b.quality for b in model.brands], dtype=np.float64)
+        self.sales = kernels.word_of_mouth(
+            self.voices, self.indptr, self.indices, self.degree, self.complete, totals, pop.awareness, pop.trust,
+            float(wom.awareness_spread), float(wom.trust_influence), float(wom.negativity_bias), self.heard_social,
+            pop.adopted, pop.adoption_day, pop.purchases, pop.fatigue, self.external, float(market.p),
+            float(market.q), float(market.repurchase_rate), float(market.experience_weight), quality, model.day,
+            self.key(model.day, kernels.STREAM_PURCHASES), 1.0 - cfg.advertising.fatigue_recovery,
+            1.0 - market.awareness_forgetting).sum(axis=0)
 
     def make_purchases(self, model: "AttentionModel") -> None:
-        pop, market = model.population, model.config.market
-        quality = np.array([b.quality for b in model.brands], dtype=np.float64)
-        counts = kernels.purchase(pop.adopted, pop.adoption_day, pop.purchases, pop.trust, self.external,
-                                  self.q_pull, float(market.p), float(market.q), float(market.repurchase_rate),
-                                  float(market.experience_weight), quality, model.day,
-                                  self.key(model.day, kernels.STREAM_PURCHASES)).sum(axis=0)
-        model.record_purchases(new=counts[:, 0], sales=counts[:, 1])
+        """The purchases were made with word of mouth: record them."""
+        model.record_purchases(new=self.sales[:, 0], sales=self.sales[:, 1])

@@ -28,7 +28,7 @@ AVAILABLE = numba is not None
 
 #: Users per chunk: the unit of work of a thread and of partial sums.
 CHUNK = 16_384
-#: Fixed point of what neighbours hear (`pack_voices`): 1.0 is UNIT, a resolution of 1.5e-5.
+#: Fixed point of what neighbours hear (see `deliver`): 1.0 is UNIT, a resolution of 1.5e-5.
 UNIT = 65535
 #: Users per block inside a chunk: a block's sinks x users scratch stays in the first-level cache.
 BLOCK = 256
@@ -56,17 +56,17 @@ def chunks(n: int) -> int:
 
 
 if AVAILABLE:
-    _jit = njit(cache=True, nogil=True)
-    _pjit = njit(cache=True, nogil=True, parallel=True, fastmath={"nsz", "arcp", "contract", "afn", "reassoc"})
+    _jit = njit(cache=True, nogil=True, error_model="numpy")
+    _pjit = njit(cache=True, nogil=True, parallel=True, error_model="numpy", fastmath={"nsz", "arcp", "contract", "afn", "reassoc"})
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, inline="always", error_model="numpy")
     def mix64(z):
         """splitmix64's finaliser: a bijection of uint64 that scrambles every bit."""
         z = (z ^ (z >> _S30)) * _M1
         z = (z ^ (z >> _S27)) * _M2
         return z ^ (z >> _S31)
 
-    @njit(cache=True, inline="always")
+    @njit(cache=True, inline="always", error_model="numpy")
     def _unit(key, counter):
         """U[0, 1) for (key, counter), with 53 random bits."""
         return float(mix64(key + counter * _GAMMA) >> _S11) * _TO_UNIT
@@ -84,7 +84,7 @@ if AVAILABLE:
             out[i] = _unit(key, np.uint64(start + i))
         return out
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def _poisson(lam, key, counter):
         """A Poisson(lam) draw from the uniforms at counter, counter + 1, ... (inversion, or PTRS above 10)."""
         if lam <= 0.0:
@@ -139,15 +139,45 @@ if AVAILABLE:
 
     # ------------------------------------------------------------------ the day's phases
 
+    @njit(cache=True, inline="always", error_model="numpy", fastmath=True)
+    def _exp_shifted(row, top, size, power, mantissa):
+        """row[k] = exp(row[k] - top[k]) for k < size, in float32, where row[k] <= top[k].
+
+        e^x = 2^n e^f with n the integer nearest x log2(e) (2^n built in the exponent
+        bits) and f = x - n ln 2 (Cody and Waite's two-part ln 2), |f| <= 0.35, by
+        its Taylor polynomial of degree 7 (truncation 5e-9, below float32's rounding). Written without branches or calls, so that the compiler makes it
+        vector code; libm's exp, one call per value, cost a third of the day.
+        Exponents below -87 give 0 (e^-87 is under float32's smallest normal).
+        """
+        for k in range(size):
+            x = max(row[k] - top[k], np.float32(-87.0))
+            n = np.floor(x * np.float32(1.4426950408889634) + np.float32(0.5))
+            f = (x - n * np.float32(0.693359375)) + n * np.float32(2.12194440e-4)  # x - n ln 2, in two parts
+            p = np.float32(1.0 / 5040.0)
+            p = p * f + np.float32(1.0 / 720.0)
+            p = p * f + np.float32(1.0 / 120.0)
+            p = p * f + np.float32(1.0 / 24.0)
+            p = p * f + np.float32(1.0 / 6.0)
+            p = p * f + np.float32(0.5)
+            p = p * f + np.float32(1.0)
+            p = p * f + np.float32(1.0)
+            mantissa[k] = p
+            power[k] = (np.int32(n) + np.int32(127)) << np.int32(23)
+        scale = power.view(np.float32)
+        for k in range(size):
+            row[k] = mantissa[k] * scale[k] if row[k] - top[k] > np.float32(-87.0) else np.float32(0.0)
+
     @_pjit
     def allocate(slots, taste, kind_of_sink, pull, habit, social, heard_social, social_of_column,
-                 destination_columns, trust, awareness, trust_pull, awareness_floor, key, per_slot_share, budget):
+                 destination_columns, trust, awareness, trust_pull, awareness_floor, key, per_slot_share, budget,
+                 voices):
         """Today's slots per sink (in place) by multinomial logit and systematic sampling.
 
         `heard_social` (social sinks x users) holds the mean slots neighbours
         spent on each social sink yesterday, gathered with yesterday's word of
         mouth (see `word_of_mouth`). Users are taken in blocks of `BLOCK`, sink
-        by sink, so that every inner loop runs along contiguous memory.
+        by sink, so that every inner loop runs along contiguous memory. Today's
+        slots on social sinks also go to the users' rows of `voices` (see `deliver`).
         Returns per-chunk partial sums: minutes per sink and visitors per sink.
         """
         sinks, n = slots.shape
@@ -165,6 +195,8 @@ if AVAILABLE:
             top = np.empty(BLOCK, dtype=np.float32)
             below = np.empty(BLOCK, dtype=np.float32)
             draw = np.empty(BLOCK, dtype=np.float32)
+            power = np.empty(BLOCK, dtype=np.int32)
+            mantissa = np.empty(BLOCK, dtype=np.float32)
             chunk_minutes = np.zeros(sinks)
             chunk_visitors = np.zeros(sinks, dtype=np.int64)
             end = min(n, (c + 1) * CHUNK)
@@ -195,8 +227,7 @@ if AVAILABLE:
                     for k in range(size):
                         top[k] = max(top[k], utility[s, k])
                 for s in range(sinks):
-                    for k in range(size):
-                        utility[s, k] = math.exp(utility[s, k] - top[k])
+                    _exp_shifted(utility[s], top, size, power, mantissa)
                 for s in range(1, sinks):
                     for k in range(size):
                         utility[s, k] += utility[s - 1, k]  # cumulative
@@ -207,7 +238,7 @@ if AVAILABLE:
                     spent = 0.0
                     seen = 0
                     for k in range(size):
-                        upto = min(math.floor(utility[s, k] / utility[sinks - 1, k] * slots_per_day + draw[k]), slots_per_day)
+                        upto = min(np.floor(utility[s, k] / utility[sinks - 1, k] * slots_per_day + draw[k]), slots_per_day)
                         count = upto - below[k]
                         below[k] = upto
                         row_slots[start + k] = np.uint8(count)
@@ -215,6 +246,11 @@ if AVAILABLE:
                         seen += count > 0
                     chunk_minutes[s] += spent * per_slot_share
                     chunk_visitors[s] += seen
+                    j = social_of_column[s]
+                    if j >= 0:
+                        column = 4 * brands + j
+                        for k in range(size):
+                            voices[start + k, column] = row_slots[start + k]
             minutes[c] = chunk_minutes
             visitors[c] = chunk_visitors
         return minutes, visitors
@@ -244,8 +280,17 @@ if AVAILABLE:
     def deliver(slots, budget, per_slot_share, ad_load, rates, destination_columns, novelty,
                 savviness, fatigue, awareness, trust, reached, fan, impressions, external,
                 ad_effect, click_rate, engagement_minutes, answer_all, answer_below, answer_key,
-                answer_gain, fatigue_per_impression, savviness_growth, full_exposure, key):
+                answer_gain, fatigue_per_impression, savviness_growth, full_exposure, key,
+                adopted, seeded, paid_voice, voices):
         """Impressions (Poisson), their effect and clicks, time at destinations and answers; state updated in place.
+
+        Then what each user will say of each brand goes to the user's row of
+        `voices`, in fixed point (UNIT is 1): per brand b, advocacy at 4b,
+        speaking at 4b + 1, the positive part of the voiced opinion at 4b + 2
+        and its negative part at 4b + 3 (weighted by the negativity bias once
+        averaged); `allocate` wrote the slots on social sinks after them. A row
+        of 16-bit figures keeps the random reads of neighbours' rows, the
+        dearest part of the day, small.
 
         Returns per-chunk partial sums, brands x 7: impressions, users reached,
         answers, engaged minutes, impressions and clicks to first-time viewers, clicks.
@@ -254,98 +299,116 @@ if AVAILABLE:
         brands = destination_columns.size
         nchunks = (n + CHUNK - 1) // CHUNK
         sums = np.zeros((nchunks, brands, 7))
+        ad_sinks = np.flatnonzero(ad_load > 0)
         for c in prange(nchunks):
-            weight = np.empty(sinks)
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-                scale = budget[i] * per_slot_share
-                seen = 0.0
-                for s in range(sinks):
-                    weight[s] = slots[s, i] * scale * ad_load[s]
-                    seen += weight[s]
-                naive = 1.0 - savviness[i]
+            seen = np.empty(BLOCK)
+            expected = np.empty((brands, BLOCK))
+            scale = np.empty(BLOCK)
+            total = np.zeros((brands, 7))
+            end = min(n, (c + 1) * CHUNK)
+            for start in range(c * CHUNK, end, BLOCK):
+                size = min(BLOCK, end - start)
+                for k in range(size):
+                    scale[k] = budget[start + k] * per_slot_share
+                    seen[k] = 0.0
                 for b in range(brands):
-                    expected = 0.0
-                    for s in range(sinks):
-                        expected += rates[s, b] * weight[s]
-                    shown = _poisson(expected, key, (np.uint64(i) * np.uint64(brands) + np.uint64(b)) * _POISSON_DRAWS)
-                    impressions[b, i] = shown
-                    response = clicks = 0.0
-                    if shown > 0:  # most users see no ad of a brand on a given day: skip the transcendentals
-                        worn = naive * math.exp(-fatigue[b, i])
-                        response = 1.0 - (1.0 - ad_effect * novelty[b] * worn) ** shown
-                        clicks = shown * click_rate * worn
-                    stay = slots[destination_columns[b], i] * scale
-                    visiting = stay > 0
-                    engagement = 1.0 - math.exp(-stay / engagement_minutes) if visiting else 0.0
-                    answered = visiting and (answer_all[b] or mix64(answer_key[b] + np.uint64(i) * _GAMMA) <= answer_below[b])
-                    first = not reached[b, i]
-                    sums[c, b, 0] += shown
-                    if shown > 0:
-                        sums[c, b, 1] += 1
-                    if answered:
-                        sums[c, b, 2] += 1
-                    sums[c, b, 3] += stay
-                    if first:
-                        sums[c, b, 4] += shown
-                        sums[c, b, 5] += clicks
-                    sums[c, b, 6] += clicks
-                    pull = 1.0 - (1.0 - response) * (1.0 - engagement)
-                    awareness[b, i] += (1.0 - awareness[b, i]) * pull
-                    if answered:
-                        trust[b, i] += answer_gain * (1.0 - trust[b, i])
-                    fatigue[b, i] += shown * fatigue_per_impression
-                    if shown > 0:
-                        reached[b, i] = True
-                    if visiting:
-                        fan[b, i] = True
-                    external[b, i] = 1.0 if full_exposure else pull
-                savviness[i] = min(savviness[i] + savviness_growth * seen * naive, 1.0)
+                    for k in range(size):
+                        expected[b, k] = 0.0
+                for s in ad_sinks:  # impressions each user could be shown, and each brand's share of them
+                    row = slots[s]
+                    load = ad_load[s]
+                    for k in range(size):
+                        seen[k] += row[start + k] * load
+                    for b in range(brands):
+                        rate = rates[s, b] * load
+                        if rate > 0:
+                            for k in range(size):
+                                expected[b, k] += row[start + k] * rate
+                for b in range(brands):
+                    stays = slots[destination_columns[b]]
+                    effect = ad_effect * novelty[b]
+                    for k in range(size):
+                        i = start + k
+                        lam = expected[b, k] * scale[k]
+                        counter = (np.uint64(i) * np.uint64(brands) + np.uint64(b)) * _POISSON_DRAWS
+                        # the usual case inline: u <= 1 - lam implies u <= e^-lam, no impression
+                        shown = 0 if lam <= 0.0 or (lam < 10.0 and _unit(key, counter) <= 1.0 - lam) else _poisson(lam, key, counter)
+                        impressions[b, i] = shown
+                        if shown == 0 and stays[i] == 0:  # nothing reached this user from the brand today
+                            external[b, i] = 1.0 if full_exposure else 0.0
+                            _voice(adopted[b, i], fan[b, i], seeded[b, i], trust[b, i], paid_voice, voices, i, b)
+                            continue
+                        response = clicks = 0.0
+                        if shown > 0:  # most users see no ad of a brand on a given day: skip the transcendentals
+                            worn = (1.0 - savviness[i]) * math.exp(-fatigue[b, i])
+                            response = 1.0 - (1.0 - effect * worn) ** shown
+                            clicks = shown * click_rate * worn
+                            total[b, 0] += shown
+                            total[b, 1] += 1
+                            total[b, 6] += clicks
+                            if not reached[b, i]:
+                                total[b, 4] += shown
+                                total[b, 5] += clicks
+                            reached[b, i] = True
+                            fatigue[b, i] += shown * fatigue_per_impression
+                        pull = response
+                        if stays[i] > 0:  # a visit to the brand's destination
+                            stay = stays[i] * scale[k]
+                            total[b, 3] += stay
+                            engagement = 1.0 - math.exp(-stay / engagement_minutes)
+                            pull = 1.0 - (1.0 - response) * (1.0 - engagement)
+                            fan[b, i] = True
+                            if answer_all[b] or mix64(answer_key[b] + np.uint64(i) * _GAMMA) <= answer_below[b]:
+                                total[b, 2] += 1
+                                trust[b, i] += answer_gain * (1.0 - trust[b, i])
+                        awareness[b, i] += (1.0 - awareness[b, i]) * pull
+                        external[b, i] = 1.0 if full_exposure else pull
+                        _voice(adopted[b, i], fan[b, i], seeded[b, i], trust[b, i], paid_voice, voices, i, b)
+                for k in range(size):
+                    i = start + k
+                    savviness[i] = min(savviness[i] + savviness_growth * seen[k] * scale[k] * (1.0 - savviness[i]), 1.0)
+            sums[c] = total
         return sums
 
-    @_pjit
-    def pack_voices(adopted, fan, trust, seeded, paid_voice, slots, social_columns, out):
-        """What neighbours hear from each user: one row of `out` (users x VOICE_WIDTH, uint16) per user.
-
-        Per brand b, in fixed point (UNIT is 1): advocacy at 4b, speaking at 4b + 1,
-        the positive part of the voiced opinion at 4b + 2 and its negative part at
-        4b + 3 (weighted by the negativity bias only once averaged). Then today's
-        slots on each social sink, as counts. A narrow row makes the random reads
-        of neighbours' rows, the dearest part of the day, cheap.
-        """
-        brands, n = trust.shape
-        first_social = 4 * brands
-        for c in prange((n + CHUNK - 1) // CHUNK):
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-                for b in range(brands):
-                    t = trust[b, i]
-                    speaking = adopted[b, i] or fan[b, i] or t < 0 or seeded[b, i]
-                    advocate = max(t, 0.0) if adopted[b, i] else 0.0
-                    positive = max(t, 0.0) if speaking else 0.0
-                    negative = max(-t, 0.0) if speaking else 0.0
-                    if seeded[b, i]:  # a paid recommendation is never negative
-                        advocate = max(advocate, paid_voice)
-                        positive = max(positive, paid_voice)
-                        negative = 0.0
-                    out[i, 4 * b] = np.uint16(advocate * UNIT + 0.5)
-                    out[i, 4 * b + 1] = UNIT if speaking else 0
-                    out[i, 4 * b + 2] = np.uint16(positive * UNIT + 0.5)
-                    out[i, 4 * b + 3] = np.uint16(negative * UNIT + 0.5)
-                for j in range(social_columns.size):
-                    out[i, first_social + j] = slots[social_columns[j], i]
-                for j in range(first_social + social_columns.size, out.shape[1]):
-                    out[i, j] = 0
+    @njit(cache=True, inline="always", error_model="numpy")
+    def _voice(adopted, fan, seeded, trust, paid_voice, voices, i, b):
+        """Writes what user i says of brand b to its row of voices (see `deliver`)."""
+        speaking = adopted or fan or trust < 0 or seeded
+        advocate = max(trust, 0.0) if adopted else 0.0
+        positive = max(trust, 0.0) if speaking else 0.0
+        negative = max(-trust, 0.0) if speaking else 0.0
+        if seeded:  # a paid recommendation is never negative
+            advocate = max(advocate, paid_voice)
+            positive = max(positive, paid_voice)
+            negative = 0.0
+        voices[i, 4 * b] = np.uint16(advocate * UNIT + 0.5)
+        voices[i, 4 * b + 1] = UNIT if speaking else 0
+        voices[i, 4 * b + 2] = np.uint16(positive * UNIT + 0.5)
+        voices[i, 4 * b + 3] = np.uint16(negative * UNIT + 0.5)
 
     @_pjit
     def word_of_mouth(voices, indptr, indices, degree, complete, totals, awareness, trust,
-                      awareness_spread, trust_influence, negativity_bias, q_pull, heard_social):
-        """One walk over each user's neighbours: their mean voices move awareness and trust (in place),
-        q_pull gets their mean advocacy and heard_social their mean slots on each social sink (for
-        tomorrow's attention: slots do not change between today's word of mouth and tomorrow's choice)."""
+                      awareness_spread, trust_influence, negativity_bias, heard_social,
+                      adopted, adoption_day, purchases, fatigue, external, p, q, repurchase_rate,
+                      experience_weight, quality, day, key, fatigue_kept, awareness_kept):
+        """The rest of the day, user by user, after one walk over the user's neighbours.
+
+        Neighbours' mean voices move awareness and trust; the network Bass hazard
+        (with their mean advocacy) makes first purchases and trust repeat ones;
+        then fatigue recovers and awareness fades: the numpy path's
+        spread_word_of_mouth, make_purchases and learn, in that order, for one
+        user at a time. Neighbours' mean slots on each social sink go to
+        heard_social, for tomorrow's attention (slots do not change between now
+        and tomorrow's choice). Returns per-chunk counts of first purchases and
+        of sales per brand.
+        """
         brands, n = trust.shape
+        social = heard_social.shape[0]
         width = voices.shape[1]
-        first_social = 4 * brands
         to_unit = 1.0 / UNIT
-        for c in prange((n + CHUNK - 1) // CHUNK):
+        nchunks = (n + CHUNK - 1) // CHUNK
+        counts = np.zeros((nchunks, brands, 2), dtype=np.int64)
+        for c in prange(nchunks):
             summed = np.zeros(width, dtype=np.int64)
             heard = np.zeros(width)
             for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
@@ -367,26 +430,12 @@ if AVAILABLE:
                     opinion = (heard[4 * b + 2] - negativity_bias * heard[4 * b + 3]) * to_unit
                     awareness[b, i] += awareness_spread * listening * (1.0 - awareness[b, i])
                     t = trust[b, i] + trust_influence * (opinion - listening * trust[b, i])
-                    trust[b, i] = min(max(t, -1.0), 1.0)
-                    q_pull[b, i] = heard[4 * b] * to_unit
-                for j in range(heard_social.shape[0]):
-                    heard_social[j, i] = heard[first_social + j]
-
-    @_pjit
-    def purchase(adopted, adoption_day, purchases, trust, external, q_pull, p, q, repurchase_rate,
-                 experience_weight, quality, day, key):
-        """First purchases by the network Bass hazard, repeat purchases with trust; per-chunk new and total sales."""
-        brands, n = trust.shape
-        nchunks = (n + CHUNK - 1) // CHUNK
-        counts = np.zeros((nchunks, brands, 2), dtype=np.int64)
-        for c in prange(nchunks):
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-                for b in range(brands):
+                    t = min(max(t, -1.0), 1.0)
                     draw = _unit(key, np.uint64(i) * np.uint64(brands) + np.uint64(b))
                     if adopted[b, i]:
-                        buying = draw < repurchase_rate * (1.0 + trust[b, i]) * 0.5
+                        buying = draw < repurchase_rate * (1.0 + t) * 0.5
                     else:
-                        hazard = 1.0 - (1.0 - p * external[b, i]) * (1.0 - q * q_pull[b, i])
+                        hazard = 1.0 - (1.0 - p * external[b, i]) * (1.0 - q * heard[4 * b] * to_unit)
                         buying = draw < hazard
                         if buying:
                             adopted[b, i] = True
@@ -394,6 +443,11 @@ if AVAILABLE:
                             counts[c, b, 0] += 1
                     if buying:
                         purchases[b, i] += 1
-                        trust[b, i] += experience_weight * (quality[b] - trust[b, i])
+                        t += experience_weight * (quality[b] - t)
                         counts[c, b, 1] += 1
+                    trust[b, i] = t
+                    fatigue[b, i] *= fatigue_kept
+                    awareness[b, i] *= awareness_kept
+                for j in range(social):
+                    heard_social[j, i] = heard[4 * brands + j]
         return counts

@@ -315,8 +315,9 @@ class AttentionModel(mesa.Model):
     def learn(self) -> None:
         """Fatigue recovers, awareness fades, hype wears off."""
         pop, cfg = self.population, self.config
-        pop.fatigue *= np.float32(1.0 - cfg.advertising.fatigue_recovery)
-        pop.awareness *= np.float32(1.0 - cfg.market.awareness_forgetting)
+        if not self.compiled:  # the compiled engine does the users' part with word of mouth, in the same pass
+            pop.fatigue *= np.float32(1.0 - cfg.advertising.fatigue_recovery)
+            pop.awareness *= np.float32(1.0 - cfg.market.awareness_forgetting)
         for brand in self.brands:
             brand.novelty *= 1.0 - cfg.market.campaign_novelty_decay
         for sink in self.all_sinks:
