@@ -7,7 +7,8 @@ sink figures); the per-user arithmetic is in `simulation.kernels`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
@@ -16,6 +17,22 @@ from simulation.attention import AWARENESS_FLOOR
 
 if TYPE_CHECKING:
     from simulation.model import AttentionModel
+
+
+@contextmanager
+def _threads_for(users: int) -> Iterator[None]:
+    """No more threads than chunks of users: a population of one chunk runs on the calling thread alone
+    (a parallel region waits for its slowest thread, which on a busy machine may wait for a core)."""
+    current = kernels.threads()
+    wanted = min(current, kernels.chunks(users))
+    if wanted == current:
+        yield
+        return
+    kernels.set_threads(wanted)
+    try:
+        yield
+    finally:
+        kernels.set_threads(current)
 
 
 class CompiledDay:
@@ -48,6 +65,10 @@ class CompiledDay:
         return np.uint64(kernels.stream_key(np.uint64(self.run_key), day, stream))
 
     def allocate_attention(self, model: "AttentionModel") -> None:
+        with _threads_for(model.population.n):
+            self._allocate_attention(model)
+
+    def _allocate_attention(self, model: "AttentionModel") -> None:
         pop, cfg = model.population, model.config
         pull = np.array([s.pull if s.active else -np.inf for s in model.all_sinks], dtype=np.float64)
         for brand in model.brands:
@@ -82,6 +103,10 @@ class CompiledDay:
         return answer_all, below, keys
 
     def deliver_exposures(self, model: "AttentionModel") -> None:
+        with _threads_for(model.population.n):
+            self._deliver_exposures(model)
+
+    def _deliver_exposures(self, model: "AttentionModel") -> None:
         pop, adv, market = model.population, model.config.advertising, model.config.market
         ad_load = np.array([s.ad_load if s.active else 0.0 for s in model.all_sinks], dtype=np.float64)
         inventory = self.minutes_per_sink * ad_load
@@ -105,6 +130,10 @@ class CompiledDay:
             per_sink=self.minutes_per_sink, sink_visitors=self.visitors_per_sink)
 
     def spread_word_of_mouth(self, model: "AttentionModel") -> None:
+        with _threads_for(model.population.n):
+            self._spread_word_of_mouth(model)
+
+    def _spread_word_of_mouth(self, model: "AttentionModel") -> None:
         """Word of mouth, then (user by user, in the same pass) purchases and the users' part of learning."""
         pop, cfg = model.population, model.config
         wom, market = cfg.word_of_mouth, cfg.market

@@ -55,6 +55,21 @@ def chunks(n: int) -> int:
     return (n + CHUNK - 1) // CHUNK
 
 
+def threads() -> int:
+    """Threads the kernels use when called from this thread (1 without numba)."""
+    return numba.get_num_threads() if AVAILABLE else 1
+
+
+def set_threads(count: int) -> None:
+    """Let the kernels called from this thread use `count` threads (at most numba's pool).
+
+    Results do not depend on it. Worker processes of a sweep set it so that
+    their threads together do not outnumber the cores.
+    """
+    if AVAILABLE:
+        numba.set_num_threads(max(1, min(count, numba.config.NUMBA_NUM_THREADS)))
+
+
 if AVAILABLE:
     _jit = njit(cache=True, nogil=True, error_model="numpy")
     _pjit = njit(cache=True, nogil=True, parallel=True, error_model="numpy", fastmath={"nsz", "arcp", "contract", "afn", "reassoc"})

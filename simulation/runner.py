@@ -104,6 +104,6 @@ def summarise(result: RunResult, model: AttentionModel) -> dict:
             "share": _number(rows["minutes"].sum() / total) if total else 0.0,
             "share_last_30_days": _number(rows["share"].tail(30).mean()),
         }
-    return {"days": result.days, "users": model.population.n, "edges": model.network.edges,
+    return {"days": result.days, "users": model.population.n, "edges": model.network.edges, "engine": model.engine,
             "brands": brands, "sinks": sinks, "events": result.events,
             "events_not_reached": [{"day": e.day, "type": e.type} for e in model.events.pending]}

@@ -78,8 +78,9 @@ def test_crisis_hits_about_share_times_awareness():
     assert np.isclose(lost[lost > 0], 0.3).all() and (lost > 0).sum() == hit
 
 
-def test_answers_are_exactly_the_capacity_or_every_visitor_and_raise_trust():
-    data = small_data(events=[], days=5)
+@pytest.mark.parametrize("engine", ["numpy", "compiled"])
+def test_answers_are_exactly_the_capacity_or_every_visitor_and_raise_trust(engine):
+    data = small_data(events=[], days=5, engine=engine)
     data["brands"][0].update(budget_per_day=4, service_share=1.0, cost_per_answer=1.0)  # 4 answers a day
     model = AttentionModel(Scenario.model_validate(data))
     answered = 0

@@ -20,6 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice
 
+from simulation import kernels
 from simulation.config import ScenarioError
 from simulation.experiments.tasks import RunTask, execute
 
@@ -36,9 +37,10 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def _ignore_interrupts() -> None:
-    """Workers leave Ctrl-C to the driver, which stops them."""
+def _init_worker(threads: int) -> None:
+    """Workers leave Ctrl-C to the driver, which stops them, and share the cores for compiled runs."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    kernels.set_threads(threads)
 
 
 def _worker_context():
@@ -76,8 +78,9 @@ class LocalExecutor:
         pending = iter(tasks)  # consumed lazily: at most 2 tasks per worker exist at once
         window = 2 * self.workers
         while True:
+            threads = max(1, default_workers() // self.workers)  # compiled runs: workers x threads <= cores
             pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
-                                       initializer=_ignore_interrupts)
+                                       initializer=_init_worker, initargs=(threads,))
             running: dict = {}
             broken = False
             try:

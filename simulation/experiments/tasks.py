@@ -8,6 +8,7 @@ columns named "<brand>/<kpi>", and optionally its daily brand table.
 from __future__ import annotations
 
 import copy
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -67,11 +68,26 @@ def scenario_with(base: dict, overrides: tuple[str, ...] | list[str], source: st
     return validate_data(data, source=source, overrides=applied)
 
 
+def _share_cores_with_dask_threads() -> None:
+    """In a Dask worker, compiled runs get cores / worker threads each (numba's setting is per thread)."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return  # not in a Dask worker: the local executor's workers set this when they start
+    from simulation import kernels
+
+    nthreads = getattr(worker, "nthreads", None) or getattr(getattr(worker, "state", None), "nthreads", 1)
+    kernels.set_threads(max(1, (os.cpu_count() or 1) // max(1, int(nthreads))))
+
+
 def execute(task: RunTask) -> dict:
     """Run one simulation and return its row (never raises: a failure is a row with its error)."""
     from simulation.runner import run_simulation
 
     row: dict[str, Any] = {"run_id": task.run_id, "seed": task.seed, **task.labels}
+    _share_cores_with_dask_threads()
     start = time.perf_counter()
     try:
         scenario = scenario_with(task.scenario, task.overrides)

@@ -1,0 +1,161 @@
+"""The compiled engine: its random numbers, its independence from the thread count, its agreement with numpy."""
+
+import json
+import os
+
+import numba
+import numpy as np
+import pytest
+from scipy import stats
+
+from simulation import kernels
+from simulation.config import Scenario, ScenarioError, load_scenario
+from simulation.model import COMPILED_FROM, AttentionModel, resolve_engine
+from simulation.runner import run_simulation
+from tests.conftest import ROOT, SCENARIOS, small_data
+
+GOLDEN = ROOT / "tests" / "golden" / "relational_vs_billboard_compiled.json"
+
+
+def test_counter_generator_gives_independent_uniform_streams():
+    key = kernels.stream_key(np.uint64(12345), 7, kernels.STREAM_SLOTS)
+    draws = kernels.uniforms(np.uint64(key), 0, 200_000)
+    assert stats.kstest(draws, "uniform").pvalue > 1e-3
+    assert abs(np.corrcoef(draws[:-1], draws[1:])[0, 1]) < 0.01  # consecutive counters
+    again = kernels.uniforms(np.uint64(key), 0, 1000)
+    np.testing.assert_array_equal(again, draws[:1000])  # a pure function of key and counter
+    for other in (kernels.stream_key(np.uint64(12345), 8, kernels.STREAM_SLOTS),  # next day
+                  kernels.stream_key(np.uint64(12345), 7, kernels.STREAM_PURCHASES),  # another use
+                  kernels.stream_key(np.uint64(12346), 7, kernels.STREAM_SLOTS)):  # another run
+        assert abs(np.corrcoef(draws[:50_000], kernels.uniforms(np.uint64(other), 0, 50_000))[0, 1]) < 0.02
+
+
+@pytest.mark.parametrize("lam", [0.05, 0.7, 4.0, 9.9, 10.0, 35.0, 400.0])
+def test_poisson_sampler_has_the_poisson_distribution(lam):
+    key = np.uint64(kernels.stream_key(np.uint64(99), 1, kernels.STREAM_IMPRESSIONS))
+    n = 40_000
+    draws = np.array([kernels._poisson(lam, key, np.uint64(i) * np.uint64(64)) for i in range(n)])
+    assert abs(draws.mean() - lam) < 4 * np.sqrt(lam / n)
+    assert abs(draws.var() / lam - 1) < 4 * np.sqrt(2 / n) + 0.01
+    # chi-square over the bins that expect at least 20 draws
+    values = np.arange(draws.max() + 1)
+    expected = stats.poisson.pmf(values, lam) * n
+    keep = expected >= 20
+    observed = np.bincount(draws, minlength=values.size)
+    rest_obs, rest_exp = observed[~keep].sum(), n - expected[keep].sum()
+    chi2 = ((observed[keep] - expected[keep]) ** 2 / expected[keep]).sum()
+    dof = keep.sum()
+    if rest_exp >= 20:
+        chi2 += (rest_obs - rest_exp) ** 2 / rest_exp
+        dof += 1
+    assert stats.chi2.sf(chi2, max(dof - 1, 1)) > 1e-3
+
+
+def test_auto_engine_is_numpy_for_small_populations_and_compiled_from_the_threshold():
+    assert resolve_engine("auto", COMPILED_FROM - 1) == "numpy"
+    assert resolve_engine("auto", COMPILED_FROM) == "compiled"
+    assert resolve_engine("numpy", 10**7) == "numpy"
+
+
+def test_compiled_engine_without_numba_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(kernels, "AVAILABLE", False)
+    with pytest.raises(ScenarioError, match="engine: 'compiled' needs numba"):
+        resolve_engine("compiled", 100)
+    assert resolve_engine("auto", 10**6) == "numpy"  # auto falls back
+
+
+def _figures(model: AttentionModel) -> dict:
+    pop = model.population
+    return {"slots": pop.slots.copy(), "awareness": pop.awareness.copy(), "trust": pop.trust.copy(),
+            "purchases": pop.purchases.copy(), "impressions": model.impressions.copy(),
+            "brands": [(b.impressions_total, b.sales_total, b.clicks_total, b.answers_today) for b in model.brands]}
+
+
+def test_results_do_not_depend_on_the_number_of_threads():
+    """Per-chunk random streams and partial sums: one thread or all of them give the same run, bit for bit."""
+    data = small_data(days=8, population={"users": 5 * kernels.CHUNK + 123}, engine="compiled")
+    runs = []
+    before = numba.get_num_threads()
+    try:
+        for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+            numba.set_num_threads(threads)
+            model = AttentionModel(Scenario.model_validate(data))
+            for _ in range(model.days):
+                model.step()
+            runs.append(_figures(model))
+    finally:
+        numba.set_num_threads(before)
+    if len(runs) == 1:
+        pytest.skip("one core only: nothing to compare")
+    one, many = runs
+    for name in one:
+        np.testing.assert_array_equal(np.asarray(one[name]), np.asarray(many[name]), err_msg=name)
+
+
+KPIS = ("adopters", "awareness", "trust", "sales", "impressions", "reach", "fans", "visitors", "clicks")
+
+
+def _kpis(scenario: Scenario, seed: int) -> dict[str, float]:
+    result = run_simulation(scenario, seed)
+    last = result.brands[result.brands["day"] == result.brands["day"].max()].set_index("brand")
+    figures = {f"{brand}/{kpi}": float(last.loc[brand, kpi]) for brand in last.index for kpi in KPIS}
+    for sink, share in result.sinks.groupby("sink")["share"].mean().items():
+        figures[f"{sink}/share"] = float(share)
+    figures["total_sales"] = float(result.brands["sales"].sum())
+    return figures
+
+
+@pytest.mark.parametrize("network", ["barabasi_albert", "complete"])
+def test_compiled_and_numpy_engines_agree_in_distribution(network):
+    """Over replications, every KPI's mean agrees between the two engines within sampling error."""
+    base = load_scenario(SCENARIOS / "relational_vs_billboard.yaml",
+                         ["population.users=3000", "days=90", f"network.kind={network}"]).scenario
+    seeds = range(10)
+    runs = {engine: [_kpis(base.model_copy(update={"engine": engine}), seed) for seed in seeds]
+            for engine in ("numpy", "compiled")}
+    far = []
+    for key in runs["numpy"][0]:
+        a = np.array([r[key] for r in runs["numpy"]])
+        b = np.array([r[key] for r in runs["compiled"]])
+        se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+        if se == 0:
+            assert a.mean() == b.mean(), key
+        elif abs(a.mean() - b.mean()) > 4.5 * se:
+            far.append((key, a.mean(), b.mean(), se))
+    assert not far, far
+
+
+def test_compiled_engine_matches_its_golden_values():
+    """Seeded regression of the compiled path (regenerate with UPDATE_GOLDEN=1 for a deliberate change)."""
+    scenario = load_scenario(SCENARIOS / "relational_vs_billboard.yaml", ["engine=compiled"]).scenario
+    s = run_simulation(scenario).summary
+    figures = {"brands": s["brands"], "sinks": {name: {"share": v["share"]} for name, v in s["sinks"].items()}}
+    if os.environ.get("UPDATE_GOLDEN"):
+        GOLDEN.write_text(json.dumps(figures, indent=2) + "\n")
+    golden = json.loads(GOLDEN.read_text())
+    for brand, values in golden["brands"].items():
+        for key, expected in values.items():
+            got = figures["brands"][brand][key]
+            if isinstance(expected, float):
+                assert got == pytest.approx(expected, rel=1e-9), (brand, key)
+            else:
+                assert got == expected, (brand, key)
+    for sink, values in golden["sinks"].items():
+        assert figures["sinks"][sink]["share"] == pytest.approx(values["share"], rel=1e-9), sink
+
+
+def test_sweep_workers_share_the_cores_and_give_the_in_process_results():
+    """Local workers run compiled runs with cores / workers threads each; the rows are those of one process."""
+    from simulation.experiments.executors import LocalExecutor
+    from simulation.experiments.tasks import RunTask
+
+    data = small_data(days=6, population={"users": 2 * kernels.CHUNK + 7}, engine="compiled", events=[])
+    tasks = [RunTask(run_id=i, scenario=data, overrides=(), seed=10 + i) for i in range(2)]
+    here = sorted(LocalExecutor(1).run(tasks), key=lambda r: r["run_id"])
+    there = sorted(LocalExecutor(2).run(tasks), key=lambda r: r["run_id"])
+    assert [r["status"] for r in there] == ["ok", "ok"], there
+    for a, b in zip(here, there):
+        assert a.keys() == b.keys()
+        for key in a.keys() - {"seconds"}:
+            same = a[key] == b[key] or (isinstance(a[key], float) and np.isnan(a[key]) and np.isnan(b[key]))
+            assert same, (key, a[key], b[key])
