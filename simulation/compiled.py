@@ -89,8 +89,7 @@ class CompiledDay:
         brands = len(model.brands)
         answer_all = np.zeros(brands, dtype=np.bool_)
         below = np.zeros(brands, dtype=np.uint64)
-        keys = np.array([self.key(model.day, kernels.STREAM_ANSWERS + 8 * (b + 1)) for b in range(brands)],
-                        dtype=np.uint64)
+        keys = np.array([self.key(model.day, kernels.STREAM_ANSWERS + b) for b in range(brands)], dtype=np.uint64)
         for brand in model.brands:
             b = brand.index
             visitors = int(self.visitors_per_sink[brand.destination.column])

@@ -36,8 +36,8 @@ BLOCK = 256
 # Random streams: one per use, so that no two uses ever share a number.
 STREAM_SLOTS = 1
 STREAM_IMPRESSIONS = 2
-STREAM_ANSWERS = 3
-STREAM_PURCHASES = 4
+STREAM_PURCHASES = 3
+STREAM_ANSWERS = 16  # and up: one stream per brand
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -72,7 +72,9 @@ def set_threads(count: int) -> None:
 
 if AVAILABLE:
     _jit = njit(cache=True, nogil=True, error_model="numpy")
-    _pjit = njit(cache=True, nogil=True, parallel=True, error_model="numpy", fastmath={"nsz", "arcp", "contract", "afn", "reassoc"})
+    # Fast-math without the promises of no infinities or NaNs (a closed sink's utility is -inf).
+    _FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
+    _pjit = njit(cache=True, nogil=True, parallel=True, error_model="numpy", fastmath=_FAST)
 
     @njit(cache=True, inline="always", error_model="numpy")
     def mix64(z):
@@ -154,7 +156,7 @@ if AVAILABLE:
 
     # ------------------------------------------------------------------ the day's phases
 
-    @njit(cache=True, inline="always", error_model="numpy", fastmath=True)
+    @njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
     def _exp_shifted(row, top, size, power, mantissa):
         """row[k] = exp(row[k] - top[k]) for k < size, in float32, where row[k] <= top[k].
 

@@ -76,7 +76,7 @@ class AttentionModel(mesa.Model):
         self.events = EventQueue(config.events)
         self.engine = resolve_engine(config.engine, n)
         self.compiled = CompiledDay(self) if self.engine == "compiled" else None
-        self._by_degree = np.argsort(-self.network.degree, kind="stable")  # influencers: best connected first
+        self._by_degree = np.argsort(-self.network.degree, kind="stable").astype(np.int32)  # influencers: best connected first
 
         views = config.population.agent_views
         self.users: list[User] = []
