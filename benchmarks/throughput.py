@@ -669,6 +669,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    os.environ["ATTENTION_MARKET_GRAPH_CACHE"] = "off"  # the build is measured: never read from the graph cache
     if args.engine == "compiled" and not kernels.AVAILABLE:
         print("error: --engine compiled needs numba (pip install numba), or use --engine numpy", file=sys.stderr)
         return 2

@@ -52,8 +52,10 @@ class NetworkConfig(Strict):
     """The social graph users recommend along."""
 
     kind: Literal["barabasi_albert", "watts_strogatz", "erdos_renyi", "complete", "ring", "file"] = Field(
-        "barabasi_albert", description="Graph generator, or 'file' to read `path`.")
-    m: int = Field(3, ge=1, le=1000, description="barabasi_albert: edges each new node brings (from 50,000 users on, the graph is grown straight into arrays by networkx's algorithm with another random stream).")
+        "barabasi_albert", description="Graph generator, or 'file' to read `path`. From 50,000 users on, barabasi_albert, "
+        "watts_strogatz and erdos_renyi graphs are built straight into arrays (the same model as networkx's, another "
+        "random stream) and cached on disk (ATTENTION_MARKET_GRAPH_CACHE: a folder, or off).")
+    m: int = Field(3, ge=1, le=1000, description="barabasi_albert: edges each new node brings.")
     k: int = Field(6, ge=2, le=1000, description="watts_strogatz: each node's neighbours in the initial ring (even).")
     rewire: float = Field(0.1, ge=0, le=1, description="watts_strogatz: probability of rewiring each edge.")
     mean_degree: float = Field(6.0, gt=0, le=10_000, description="erdos_renyi: expected number of neighbours.")

@@ -15,12 +15,16 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from simulation import graph_cache
 from simulation.config import NetworkConfig, ScenarioError
 
 
-#: From this many users on, generators with a direct array builder skip networkx (same algorithm,
-#: same distribution of graphs, another random stream; a fraction of the time and memory).
+#: From this many users on, barabasi_albert, watts_strogatz and erdos_renyi graphs are built by the
+#: direct array builders below instead of networkx (same model, same distribution of graphs, another
+#: random stream; a fraction of the time and memory), and kept in the disk cache (graph_cache).
+#: Changing it changes which graph a seed gives: bump graph_cache.CACHE_VERSION with it.
 DIRECT_BUILD_FROM = 50_000
+DIRECT_KINDS = ("barabasi_albert", "watts_strogatz", "erdos_renyi")
 
 
 class Neighbourhood:
@@ -35,10 +39,21 @@ class Neighbourhood:
             self.indptr = self.indices = None
             return
         adjacency.sort_indices()  # neighbours in increasing order: gathers then walk memory forward (~1.7x faster)
-        self.degree = np.diff(adjacency.indptr).astype(np.int32)
-        index = np.int32 if adjacency.nnz < 2**31 else np.int64
-        self.indptr = adjacency.indptr.astype(index, copy=False)
-        self.indices = adjacency.indices.astype(index, copy=False)
+        self._set_csr(adjacency.indptr, adjacency.indices)
+
+    @classmethod
+    def from_csr(cls, n: int, indptr: np.ndarray, indices: np.ndarray) -> Neighbourhood:
+        """A graph from CSR arrays whose rows are already sorted (as the graph cache stores them)."""
+        net = cls.__new__(cls)
+        net.n, net.complete, net._weights = n, False, None
+        net._set_csr(indptr, indices)
+        return net
+
+    def _set_csr(self, indptr: np.ndarray, indices: np.ndarray) -> None:
+        self.degree = np.diff(indptr).astype(np.int32)
+        index = np.int32 if indices.size < 2**31 else np.int64
+        self.indptr = indptr.astype(index, copy=False)
+        self.indices = indices.astype(index, copy=False)
 
     @property
     def weights(self) -> sp.csr_array:
@@ -90,25 +105,51 @@ def build_network(config: NetworkConfig, users: int, rng: np.random.Generator) -
     kind = config.kind
     if kind == "complete":
         return Neighbourhood(users, None)
+    if kind == "barabasi_albert" and config.m >= users:
+        raise ScenarioError(f"network.m: barabasi_albert needs m < users, found m={config.m} for {users} users")
+    if kind == "watts_strogatz" and config.k >= users:
+        raise ScenarioError(f"network.k: watts_strogatz needs k < users, found k={config.k} for {users} users")
+    if kind in DIRECT_KINDS and users >= DIRECT_BUILD_FROM:
+        return _build_direct(config, users, seed)
     if kind == "file":
         graph = read_graph_file(Path(config.path))
     elif kind == "barabasi_albert":
-        if config.m >= users:
-            raise ScenarioError(f"network.m: barabasi_albert needs m < users, found m={config.m} for {users} users")
-        if users >= DIRECT_BUILD_FROM:
-            return Neighbourhood(users, barabasi_albert_csr(users, config.m, seed))
         graph = nx.barabasi_albert_graph(users, config.m, seed=seed)
     elif kind == "watts_strogatz":
-        if config.k >= users:
-            raise ScenarioError(f"network.k: watts_strogatz needs k < users, found k={config.k} for {users} users")
         graph = nx.watts_strogatz_graph(users, config.k, config.rewire, seed=seed)
     elif kind == "erdos_renyi":
-        graph = nx.fast_gnp_random_graph(users, min(1.0, config.mean_degree / max(users - 1, 1)), seed=seed)
+        graph = nx.fast_gnp_random_graph(users, _edge_probability(config, users), seed=seed)
     elif kind == "ring":
         graph = nx.cycle_graph(users)
     else:  # pragma: no cover - the schema lists every kind
         raise ScenarioError(f"network.kind: unknown generator '{kind}'")
     return from_networkx(graph)
+
+
+def _edge_probability(config: NetworkConfig, users: int) -> float:
+    """erdos_renyi: the probability of each pair that gives `mean_degree` neighbours on average."""
+    return min(1.0, config.mean_degree / max(users - 1, 1))
+
+
+def _build_direct(config: NetworkConfig, users: int, seed: int) -> Neighbourhood:
+    """A large generated graph from the disk cache, or built straight into arrays and cached."""
+    kind = config.kind
+    params = {"barabasi_albert": {"m": int(config.m)},
+              "watts_strogatz": {"k": int(config.k), "rewire": float(config.rewire)},
+              "erdos_renyi": {"mean_degree": float(config.mean_degree)}}[kind]
+    key = graph_cache.cache_key(kind, params, users, seed)
+    cached = graph_cache.load(key, users)
+    if cached is not None:
+        return Neighbourhood.from_csr(users, *cached)
+    if kind == "barabasi_albert":
+        adjacency = barabasi_albert_csr(users, config.m, seed)
+    elif kind == "watts_strogatz":
+        adjacency = watts_strogatz_csr(users, config.k, config.rewire, seed)
+    else:
+        adjacency = erdos_renyi_csr(users, _edge_probability(config, users), seed)
+    net = Neighbourhood(users, adjacency)
+    graph_cache.store(key, users, net.indptr, net.indices)
+    return net
 
 
 def barabasi_albert_csr(n: int, m: int, seed: int) -> sp.csr_array:
@@ -136,15 +177,148 @@ def barabasi_albert_csr(n: int, m: int, seed: int) -> sp.csr_array:
     return _symmetric_csr(n, u, v)
 
 
+def watts_strogatz_csr(n: int, k: int, p: float, seed: int) -> sp.csr_array:
+    """A small world as `networkx.watts_strogatz_graph` makes it, with numpy instead of a loop per edge.
+
+    A ring lattice joins each node u to u + 1 .. u + k//2; each of these edges, in networkx's order
+    (by distance, then by node), is rewired with probability p to (u, w), w uniform among the nodes
+    not yet joined to u (skipped when u is joined to everyone). Here all rewirings draw at once, in
+    rounds: a draw that would make a self-loop or an edge of the graph as rewired so far (lattice
+    edges not yet rewired, new edges) is drawn again in the next round, and of two rewirings that
+    draw the same new edge the earlier in networkx's order keeps it. networkx checks each draw
+    against the graph of the earlier rewirings only: the two differ only in which rare collisions
+    are redrawn (about k/n of the draws), not in the degree law or the edge count n * (k//2).
+    """
+    if k > n:
+        raise ValueError(f"watts_strogatz needs k <= n, found k={k}, n={n}")
+    if k == n:  # networkx returns the complete graph
+        u, v = np.triu_indices(n, 1)
+        return _symmetric_csr(n, u.astype(np.int32), v.astype(np.int32))
+    rng = np.random.default_rng(seed)
+    half = k // 2
+    steps = n * half  # rewiring step e handles the lattice edge (e % n, (e % n + e // n + 1) % n)
+    index = np.int32 if steps < 2**31 else np.int64
+    target = np.empty(steps, dtype=np.int32)
+    ring = np.arange(n, dtype=np.int32)
+    for j in range(1, half + 1):
+        target[(j - 1) * n:j * n] = np.roll(ring, -j)
+    pending = np.flatnonzero(rng.random(steps, dtype=np.float32) < p).astype(index)
+    done = np.zeros(steps, dtype=bool)  # rewired away (its lattice edge is gone)
+    taken = np.empty(0, dtype=np.int64)  # the new edges, as sorted keys low * n + high
+    gain = np.zeros(n, dtype=np.int32)  # degree change of each node so far
+    while pending.size:
+        u = (pending % n).astype(np.int32)
+        w = rng.integers(0, n, size=pending.size, dtype=np.int32)
+        ok = w != u
+        # is (u, w) a lattice edge not rewired yet? Step (d - 1) * n + u joins u and u + d.
+        d = (w.astype(np.int64) - u) % n
+        lattice = np.where(d <= half, (d - 1) * n + u, np.where(n - d <= half, (n - d - 1) * n + w, -1))
+        del d
+        on_lattice = lattice >= 0
+        ok &= ~(on_lattice & ~done[np.where(on_lattice, lattice, 0)])
+        del lattice, on_lattice
+        keys = np.minimum(u, w).astype(np.int64) * n + np.maximum(u, w)
+        ok &= ~_in_sorted(keys, taken)
+        fresh = np.flatnonzero(ok)
+        del ok
+        accepted = fresh[_first_of_each(keys[fresh])]  # a new edge drawn twice: the earliest step wins
+        del fresh
+        steps_done = pending[accepted]
+        gain += np.bincount(w[accepted], minlength=n).astype(np.int32)
+        gain -= np.bincount(target[steps_done], minlength=n).astype(np.int32)
+        target[steps_done] = w[accepted]
+        done[steps_done] = True
+        taken = _merge_sorted(taken, np.sort(keys[accepted]))
+        left = np.ones(pending.size, dtype=bool)
+        left[accepted] = False
+        pending, u = pending[left], u[left]
+        del keys, w, accepted, steps_done, left
+        full = gain[u] + 2 * half >= n - 1  # joined to everyone: networkx skips the rewiring
+        pending = pending[~full]
+    del done, taken, gain, pending
+    sources = np.tile(ring, half)
+    del ring
+    return _symmetric_csr(n, sources, target)
+
+
+def erdos_renyi_csr(n: int, p: float, seed: int) -> sp.csr_array:
+    """G(n, p) as `networkx.fast_gnp_random_graph` makes it: each pair joined with probability p.
+
+    The number of edges is Binomial(n(n-1)/2, p) and, given it, the set of edges is uniform: draw
+    that many pairs, drop self-pairs and repeats, and draw the missing ones until the count is met.
+    """
+    rng = np.random.default_rng(seed)
+    pairs = n * (n - 1) // 2
+    if p <= 0 or pairs == 0:
+        return _symmetric_csr(n, np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int32))
+    if p >= 1:
+        u, v = np.triu_indices(n, 1)
+        return _symmetric_csr(n, u.astype(np.int32), v.astype(np.int32))
+    count = int(rng.binomial(pairs, p))
+    keys = np.empty(0, dtype=np.int64)  # the edges so far, as sorted keys low * n + high
+    while keys.size < count:
+        ends = rng.integers(0, n, size=(2, count - keys.size), dtype=np.int32)
+        low, high = ends.min(axis=0), ends.max(axis=0)
+        del ends
+        new = low.astype(np.int64) * n + high
+        new = _distinct_sorted(new[low != high])
+        del low, high
+        keys = _merge_sorted(keys, new[~_in_sorted(new, keys)])
+        del new
+    u = (keys // n).astype(np.int32)
+    v = (keys % n).astype(np.int32)
+    del keys
+    return _symmetric_csr(n, u, v)
+
+
+def _in_sorted(values: np.ndarray, sorted_values: np.ndarray) -> np.ndarray:
+    """Which of `values` are in the sorted array `sorted_values`."""
+    if sorted_values.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    at = np.searchsorted(sorted_values, values)
+    at[at == sorted_values.size] = 0
+    return sorted_values[at] == values
+
+
+def _distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (np.unique without its slow hash path for large int64 arrays)."""
+    values = np.sort(values)
+    keep = np.ones(values.size, dtype=bool)
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def _first_of_each(values: np.ndarray) -> np.ndarray:
+    """Positions of the first occurrence of each distinct value, in increasing order of position."""
+    ordered = np.sort(values)
+    repeated = _distinct_sorted(ordered[1:][ordered[1:] == ordered[:-1]])  # usually few or none
+    del ordered
+    keep = np.ones(values.size, dtype=bool)
+    if repeated.size:
+        shared = np.flatnonzero(_in_sorted(values, repeated))
+        keep[shared] = False
+        order = np.argsort(values[shared], kind="stable")
+        ordered = values[shared][order]
+        first = np.ones(shared.size, dtype=bool)
+        np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+        keep[shared[order[first]]] = True
+    return np.flatnonzero(keep)
+
+
+def _merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The union of two sorted arrays with no value in common, sorted."""
+    if a.size == 0:
+        return b
+    return np.insert(a, np.searchsorted(a, b), b)
+
+
 def _symmetric_csr(n: int, u: np.ndarray, v: np.ndarray) -> sp.csr_array:
     """CSR adjacency of the undirected simple graph with edges (u[i], v[i])."""
     rows = np.concatenate([u, v])
     cols = np.concatenate([v, u])
-    order = np.argsort(rows, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    data = np.ones(len(rows), dtype=np.float32)
-    return sp.csr_array((data, cols[order], indptr), shape=(n, n))
+    adjacency = sp.coo_array((np.ones(rows.size, dtype=np.float32), (rows, cols)), shape=(n, n))
+    del rows, cols
+    return adjacency.tocsr()  # a counting sort in C++, int32 indices while they fit, sorted rows
 
 
 def from_networkx(graph: nx.Graph) -> Neighbourhood:

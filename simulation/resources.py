@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from simulation.config import SINK_KINDS, Scenario, ScenarioError, SinkLaunch
-from simulation.network import DIRECT_BUILD_FROM
+from simulation.network import DIRECT_BUILD_FROM, DIRECT_KINDS
 from simulation.model import AGENT_VIEW_LIMIT
 
 # Bytes per user, measured with benchmarks/throughput.py (tracemalloc) and rounded up.
@@ -22,7 +22,7 @@ def estimate_bytes(scenario: Scenario, users: int | None = None) -> int:
     net = scenario.network
     degree = {"barabasi_albert": 2 * net.m, "watts_strogatz": net.k, "erdos_renyi": net.mean_degree,
               "ring": 2, "complete": 0, "file": 0}[net.kind]
-    direct = net.kind == "barabasi_albert" and n >= DIRECT_BUILD_FROM
+    direct = net.kind in DIRECT_KINDS and n >= DIRECT_BUILD_FROM
     per_user += degree * (_CSR_PER_NEIGHBOUR if direct else _NETWORKX_PER_NEIGHBOUR + 8)
     views = scenario.population.agent_views
     if views or (views is None and n <= AGENT_VIEW_LIMIT):
@@ -51,5 +51,6 @@ def check_memory(scenario: Scenario, users: int | None = None) -> int:
         raise ScenarioError(
             f"population.users: {n:,} users on a {scenario.network.kind} graph need about {need / 1e9:.1f} GB, "
             f"more than the {free / 1e9:.1f} GB free on this machine; use fewer users"
-            + (" or barabasi_albert (built without networkx from 50,000 users)" if scenario.network.kind != "barabasi_albert" else ""))
+            + (" or a generated graph (barabasi_albert, watts_strogatz or erdos_renyi are built without networkx "
+               "from 50,000 users)" if scenario.network.kind not in DIRECT_KINDS else ""))
     return need

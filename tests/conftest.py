@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
 from simulation.config import Scenario
+
+# Tests never write built graphs into the user's cache (tests/test_graph_cache.py points it at tmp_path).
+os.environ["ATTENTION_MARKET_GRAPH_CACHE"] = "off"
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
