@@ -184,6 +184,31 @@ if AVAILABLE:
         for k in range(size):
             row[k] = mantissa[k] * scale[k] if row[k] - top[k] > np.float32(-87.0) else np.float32(0.0)
 
+    @njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
+    def _log_positive(values, size, scratch):
+        """values[k] = ln(values[k]) for k < size, in float32, for positive normal values.
+
+        x = m 2^e with m in [sqrt(1/2), sqrt(2)) read from the bits; ln m = 2 atanh(s),
+        s = (m - 1)/(m + 1), |s| <= 0.172, by its series to s^9 (truncation 1e-9). Vector
+        code like `_exp_shifted`: libm's log, a call per value, cost as much as the rest.
+        """
+        bits = values.view(np.int32)
+        for k in range(size):
+            b = bits[k]
+            upper = np.int32(1) if (b & np.int32(0x7FFFFF)) > np.int32(0x3504F3) else np.int32(0)  # m >= sqrt 2
+            scratch[k] = ((b >> np.int32(23)) & np.int32(0xFF)) - np.int32(127) + upper
+            bits[k] = (b & np.int32(0x7FFFFF)) | (np.int32(0x3F800000) - (upper << np.int32(23)))
+        for k in range(size):
+            m = values[k]
+            s = (m - np.float32(1.0)) / (m + np.float32(1.0))
+            s2 = s * s
+            p = np.float32(1.0 / 9.0)
+            p = p * s2 + np.float32(1.0 / 7.0)
+            p = p * s2 + np.float32(1.0 / 5.0)
+            p = p * s2 + np.float32(1.0 / 3.0)
+            p = p * s2 + np.float32(1.0)
+            values[k] = np.float32(scratch[k]) * np.float32(0.6931471805599453) + np.float32(2.0) * s * p
+
     @_pjit
     def allocate(slots, taste, kind_of_sink, pull, habit, social, heard_social, social_of_column,
                  destination_columns, trust, awareness, trust_pull, awareness_floor, key, per_slot_share, budget,
@@ -236,8 +261,10 @@ if AVAILABLE:
                 for b in range(brands):
                     d = destination_columns[b]
                     for k in range(size):
-                        utility[d, k] += f_trust_pull * abs(trust[b, start + k]) + np.float32(
-                            math.log(awareness[b, start + k] + awareness_floor))
+                        mantissa[k] = awareness[b, start + k] + np.float32(awareness_floor)
+                    _log_positive(mantissa, size, power)
+                    for k in range(size):
+                        utility[d, k] += f_trust_pull * abs(trust[b, start + k]) + mantissa[k]
                 for k in range(size):
                     top[k] = utility[0, k]
                 for s in range(1, sinks):
@@ -403,6 +430,19 @@ if AVAILABLE:
         voices[i, 4 * b + 2] = np.uint16(positive * UNIT + 0.5)
         voices[i, 4 * b + 3] = np.uint16(negative * UNIT + 0.5)
 
+    @njit(cache=True, error_model="numpy", fastmath=_FAST)
+    def _sum_neighbours(voices, indptr, indices, start, stop, summed):
+        """summed[i - start] = the sum of the rows of voices of user i's neighbours, for start <= i < stop."""
+        width = voices.shape[1]
+        for i in range(start, stop):
+            k = i - start
+            for j in range(width):
+                summed[k, j] = 0
+            for e in range(indptr[i], indptr[i + 1]):
+                row = indices[e]
+                for j in range(width):
+                    summed[k, j] += voices[row, j]
+
     @_pjit
     def word_of_mouth(voices, indptr, indices, degree, complete, totals, awareness, trust,
                       awareness_spread, trust_influence, negativity_bias, heard_social,
@@ -426,22 +466,20 @@ if AVAILABLE:
         nchunks = (n + CHUNK - 1) // CHUNK
         counts = np.zeros((nchunks, brands, 2), dtype=np.int64)
         for c in prange(nchunks):
-            summed = np.zeros(width, dtype=np.int64)
+            summed = np.zeros((BLOCK, width), dtype=np.int64)
             heard = np.zeros(width)
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            end = min(n, (c + 1) * CHUNK)
+            for i in range(c * CHUNK, end):
+                k = (i - c * CHUNK) % BLOCK
+                if not complete and k == 0:  # the neighbours of the next block of users, in a loop of its own
+                    _sum_neighbours(voices, indptr, indices, i, min(end, i + BLOCK), summed)
                 if complete:
                     for j in range(width):
                         heard[j] = (totals[j] - voices[i, j]) / (n - 1) if n > 1 else 0.0
                 else:
-                    for j in range(width):
-                        summed[j] = 0
-                    for e in range(indptr[i], indptr[i + 1]):
-                        row = indices[e]
-                        for j in range(width):
-                            summed[j] += voices[row, j]
                     inverse = 1.0 / degree[i] if degree[i] > 0 else 0.0
                     for j in range(width):
-                        heard[j] = summed[j] * inverse
+                        heard[j] = summed[k, j] * inverse
                 for b in range(brands):
                     listening = heard[4 * b + 1] * to_unit
                     opinion = (heard[4 * b + 2] - negativity_bias * heard[4 * b + 3]) * to_unit
