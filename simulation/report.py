@@ -14,7 +14,7 @@ from simulation import plots
 from simulation.config import LoadedScenario
 from simulation.runner import RunResult
 
-PACKAGES = ("attention-market", "mesa", "numpy", "scipy", "networkx", "pandas", "pyarrow", "pydantic", "matplotlib")
+PACKAGES = ("attention-market", "mesa", "numpy", "numba", "scipy", "networkx", "pandas", "pyarrow", "pydantic", "matplotlib")
 FIGURES = {
     "attention_share.png": "Share of all attention by sink over time",
     "vanity_vs_outcome.png": "Vanity metrics beside outcome metrics, per brand",
