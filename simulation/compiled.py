@@ -121,7 +121,7 @@ class CompiledDay:
             float(adv.fatigue_per_impression), adv.savviness_growth / 1000.0, market.exposure == "full",
             self.key(model.day, kernels.STREAM_IMPRESSIONS), pop.adopted, pop.seeded,
             float(model.config.relational.paid_voice), self.voices).sum(axis=0)
-        model.impressions = self.impressions
+        model.impressions = self.impressions  # today's; the same buffer is overwritten tomorrow
         model.record_exposures(
             delivered=sums[:, 0], reached=sums[:, 1],
             visitors=self.visitors_per_sink[model.destination_columns], answers=sums[:, 2], engaged=sums[:, 3],

@@ -2,7 +2,8 @@
 
 A graph is stored as its CSR arrays (indptr, indices) in an uncompressed `.npz` named by a sha256
 of everything that decides it: generator kind, the parameters that kind reads, number of users,
-the seed given to the builder and CACHE_VERSION. Files are written to a temporary name and renamed,
+the seed given to the builder, CACHE_VERSION and numpy's version (its generators' streams may
+change between releases). Files are written to a temporary name and renamed,
 so parallel workers never read half a file; a file that cannot be read is treated as missing.
 
 The folder is `$ATTENTION_MARKET_GRAPH_CACHE`, or `~/.cache/attention-market/graphs` when that is
@@ -16,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -40,7 +42,8 @@ def cache_folder() -> Path | None:
 
 def cache_key(kind: str, params: Mapping[str, int | float], users: int, seed: int) -> str:
     """A hex sha256 naming the graph that `kind` with `params` builds for `users` from `seed`."""
-    described = {"version": CACHE_VERSION, "kind": kind, "params": dict(params), "users": int(users), "seed": int(seed)}
+    described = {"version": CACHE_VERSION, "numpy": np.__version__, "kind": kind, "params": dict(params),
+                 "users": int(users), "seed": int(seed)}
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
@@ -69,9 +72,11 @@ def store(key: str, n: int, indptr: np.ndarray, indices: np.ndarray) -> Path | N
     temporary = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(folder)
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{key[:16]}-", suffix=".tmp")
         with os.fdopen(handle, "wb") as file:
             np.savez(file, key=np.array(key), n=np.array(n), indptr=indptr, indices=indices)
+        os.chmod(temporary, 0o644 & ~_umask())  # readable like any file the user writes (mkstemp makes 0600)
         os.replace(temporary, path)
     except OSError as exc:  # a full disk or a read-only folder costs a rebuild next time, nothing more
         if temporary is not None:
@@ -80,6 +85,23 @@ def store(key: str, n: int, indptr: np.ndarray, indices: np.ndarray) -> Path | N
                       RuntimeWarning, stacklevel=2)
         return None
     return path
+
+
+def _remove_stale_temporaries(folder: Path, age: float = 3600.0) -> None:
+    """Temporary files over an hour old were left by a writer that was killed: remove them."""
+    now = time.time()
+    for leftover in folder.glob(".*.tmp"):
+        try:
+            if now - leftover.stat().st_mtime > age:
+                leftover.unlink()
+        except OSError:
+            pass  # another process removed or replaced it
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _well_formed(n: int, indptr: np.ndarray, indices: np.ndarray) -> bool:

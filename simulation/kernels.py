@@ -88,6 +88,11 @@ if AVAILABLE:
         """U[0, 1) for (key, counter), with 53 random bits."""
         return float(mix64(key + counter * _GAMMA) >> _S11) * _TO_UNIT
 
+    @njit(cache=True, inline="always", error_model="numpy")
+    def _unit32(key, counter):
+        """U[0, 1) with 24 random bits: exact in float32, whose rounding of a 53-bit draw could give 1.0."""
+        return np.float32(mix64(key + counter * _GAMMA) >> np.uint64(40)) * np.float32(1.0 / 16777216.0)
+
     @_jit
     def stream_key(run_key, day, stream):
         """The key of one stream on one day."""
@@ -245,7 +250,7 @@ if AVAILABLE:
             for start in range(c * CHUNK, end, BLOCK):
                 size = min(BLOCK, end - start)
                 for k in range(size):
-                    draw[k] = _unit(key, np.uint64(start + k))
+                    draw[k] = _unit32(key, np.uint64(start + k))
                 for s in range(sinks):
                     row_taste = taste[kind_of_sink[s]]
                     row_slots = slots[s]

@@ -159,3 +159,26 @@ def test_sweep_workers_share_the_cores_and_give_the_in_process_results():
         for key in a.keys() - {"seconds"}:
             same = a[key] == b[key] or (isinstance(a[key], float) and np.isnan(a[key]) and np.isnan(b[key]))
             assert same, (key, a[key], b[key])
+
+
+def _unmix64(z: int) -> int:
+    """The inverse of kernels.mix64 (splitmix64's finaliser is a bijection)."""
+    def unshift(value: int, shift: int) -> int:
+        x = value
+        for _ in range(64 // shift + 1):
+            x = value ^ (x >> shift)
+        return x
+    mask = 2**64 - 1
+    z = unshift(z, 31)
+    z = (z * pow(0x94D049BB133111EB, -1, 2**64)) & mask
+    z = unshift(z, 27)
+    z = (z * pow(0xBF58476D1CE4E5B9, -1, 2**64)) & mask
+    return unshift(z, 30)
+
+
+def test_the_slot_draw_is_below_one_even_for_the_largest_mix():
+    """A 53-bit uniform rounded to float32 can be 1.0 (and give a slot to a closed sink); the slot draw cannot."""
+    key = np.uint64(_unmix64(2**64 - 1))  # counter 0: mix64(key) is all ones
+    assert int(kernels.mix64(key)) == 2**64 - 1
+    assert np.float32(kernels._unit(key, np.uint64(0))) == 1.0  # what float32 does to the 53-bit draw
+    assert kernels._unit32(key, np.uint64(0)) == np.float32(1 - 2**-24)

@@ -142,3 +142,27 @@ def test_store_replaces_an_existing_file_atomically(cache):
     loaded = graph_cache.load(key, 3)
     assert np.array_equal(loaded[0], indptr) and np.array_equal(loaded[1], indices)
     assert graph_cache.load(key, 4) is None  # another size under the same name is not this graph
+
+
+def test_files_are_readable_by_others_and_stale_temporaries_are_removed(cache):
+    import os
+    import time
+
+    cache.mkdir(parents=True)
+    stale = cache / ".0123456789abcdef-xyz.tmp"
+    stale.write_bytes(b"half a graph")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    fresh = cache / ".fedcba9876543210-abc.tmp"
+    fresh.write_bytes(b"being written")
+    path = graph_cache.store("k" * 64, 3, np.array([0, 1, 2, 2]), np.array([1, 0]))
+    assert path is not None and (path.stat().st_mode & 0o044) == 0o044 & ~_umask()
+    assert not stale.exists() and fresh.exists()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

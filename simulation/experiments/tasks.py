@@ -8,7 +8,7 @@ columns named "<brand>/<kpi>", and optionally its daily brand table.
 from __future__ import annotations
 
 import copy
-import os
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -68,18 +68,20 @@ def scenario_with(base: dict, overrides: tuple[str, ...] | list[str], source: st
     return validate_data(data, source=source, overrides=applied)
 
 
-def _share_cores_with_dask_threads() -> None:
-    """In a Dask worker, compiled runs get cores / worker threads each (numba's setting is per thread)."""
-    try:
-        from distributed import get_worker
-
-        worker = get_worker()
-    except (ImportError, ValueError):
+def _one_thread_in_dask_workers() -> None:
+    """In a Dask worker a compiled run uses one thread: the cluster's workers and their threads use
+    the cores, and a worker cannot know how many others share its machine (numba's setting is per thread)."""
+    if "distributed" not in sys.modules:
         return  # not in a Dask worker: the local executor's workers set this when they start
+    from distributed import get_worker
+
+    try:
+        get_worker()
+    except ValueError:
+        return
     from simulation import kernels
 
-    nthreads = getattr(worker, "nthreads", None) or getattr(getattr(worker, "state", None), "nthreads", 1)
-    kernels.set_threads(max(1, (os.cpu_count() or 1) // max(1, int(nthreads))))
+    kernels.set_threads(1)
 
 
 def execute(task: RunTask) -> dict:
@@ -87,7 +89,7 @@ def execute(task: RunTask) -> dict:
     from simulation.runner import run_simulation
 
     row: dict[str, Any] = {"run_id": task.run_id, "seed": task.seed, **task.labels}
-    _share_cores_with_dask_threads()
+    _one_thread_in_dask_workers()
     start = time.perf_counter()
     try:
         scenario = scenario_with(task.scenario, task.overrides)
