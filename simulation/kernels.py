@@ -46,7 +46,7 @@ _S30 = np.uint64(30)
 _S27 = np.uint64(27)
 _S31 = np.uint64(31)
 _S11 = np.uint64(11)
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
+_BITS53 = 1.0 / 9007199254740992.0  # 2**-53: 53 random bits to [0, 1)
 _POISSON_DRAWS = np.uint64(64)  # counters reserved per (user, brand) for the Poisson sampler
 
 
@@ -86,7 +86,7 @@ if AVAILABLE:
     @njit(cache=True, inline="always", error_model="numpy")
     def _unit(key, counter):
         """U[0, 1) for (key, counter), with 53 random bits."""
-        return float(mix64(key + counter * _GAMMA) >> _S11) * _TO_UNIT
+        return float(mix64(key + counter * _GAMMA) >> _S11) * _BITS53
 
     @njit(cache=True, inline="always", error_model="numpy")
     def _unit32(key, counter):
