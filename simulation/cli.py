@@ -15,6 +15,7 @@ import time
 import traceback
 from pathlib import Path
 
+from simulation import kernels
 from simulation.config import ScenarioError, load_scenario
 from simulation.experiments.executors import ExecutionLost, ExperimentFailed
 from simulation.outdir import check_out, staged
@@ -233,6 +234,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_memory(scenario)
     start = time.perf_counter()
     model = AttentionModel(scenario, seed, days=args.days)  # reads graph files: bad ones fail here, before writing
+    if model.engine == "compiled" and not args.quiet and not kernels.compiled_on_disk():
+        print("Compiling the compiled engine's kernels for this machine (once: about half a minute; "
+              "later runs load them from numba's cache)...", file=sys.stderr)
     bar = _progress(model.days, args.quiet)
     for _ in range(model.days):
         model.step()

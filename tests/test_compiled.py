@@ -182,3 +182,16 @@ def test_the_slot_draw_is_below_one_even_for_the_largest_mix():
     assert int(kernels.mix64(key)) == 2**64 - 1
     assert np.float32(kernels._unit(key, np.uint64(0))) == 1.0  # what float32 does to the 53-bit draw
     assert kernels._unit32(key, np.uint64(0)) == np.float32(1 - 2**-24)
+
+
+def test_run_says_when_the_kernels_are_compiled_for_the_first_time(monkeypatch, capsys, tmp_path):
+    from simulation.cli import main
+
+    assert isinstance(kernels.compiled_on_disk(), bool)
+    args = ["run", str(SCENARIOS / "classroom.yaml"), "--set", "engine=compiled", "--days", "2"]
+    monkeypatch.setattr(kernels, "compiled_on_disk", lambda: False)
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert "Compiling the compiled engine's kernels" in capsys.readouterr().err
+    monkeypatch.setattr(kernels, "compiled_on_disk", lambda: True)
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    assert "Compiling" not in capsys.readouterr().err
