@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 from pathlib import Path
 
@@ -62,3 +63,28 @@ def write_yaml(tmp_path):
         path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
         return path
     return write
+
+
+def summary_figures(scenario: Scenario) -> dict:
+    """What the golden files hold: each brand's summary and each sink's share of attention."""
+    from simulation.runner import run_simulation
+
+    s = run_simulation(scenario).summary
+    return {"brands": s["brands"], "sinks": {name: {"share": v["share"]} for name, v in s["sinks"].items()}}
+
+
+def check_golden(figures: dict, path: Path) -> None:
+    """Assert `figures` equal the golden file (floats to 1e-9); UPDATE_GOLDEN=1 rewrites it first."""
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(json.dumps(figures, indent=2) + "\n")
+    golden = json.loads(path.read_text())
+    assert figures["brands"].keys() == golden["brands"].keys()
+    for brand, values in golden["brands"].items():
+        for key, expected in values.items():
+            got = figures["brands"][brand][key]
+            if isinstance(expected, float):
+                assert got == pytest.approx(expected, rel=1e-9), (brand, key)
+            else:
+                assert got == expected, (brand, key)
+    for sink, values in golden["sinks"].items():
+        assert figures["sinks"][sink]["share"] == pytest.approx(values["share"], rel=1e-9), sink

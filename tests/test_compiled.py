@@ -1,8 +1,5 @@
 """The compiled engine: its random numbers, its independence from the thread count, its agreement with numpy."""
 
-import json
-import os
-
 import numba
 import numpy as np
 import pytest
@@ -12,7 +9,7 @@ from simulation import kernels
 from simulation.config import Scenario, ScenarioError, load_scenario
 from simulation.model import COMPILED_FROM, AttentionModel, resolve_engine
 from simulation.runner import run_simulation
-from tests.conftest import ROOT, SCENARIOS, small_data
+from tests.conftest import ROOT, SCENARIOS, check_golden, small_data, summary_figures
 
 GOLDEN = ROOT / "tests" / "golden" / "relational_vs_billboard_compiled.json"
 
@@ -128,37 +125,7 @@ def test_compiled_and_numpy_engines_agree_in_distribution(network):
 def test_compiled_engine_matches_its_golden_values():
     """Seeded regression of the compiled path (regenerate with UPDATE_GOLDEN=1 for a deliberate change)."""
     scenario = load_scenario(SCENARIOS / "relational_vs_billboard.yaml", ["engine=compiled"]).scenario
-    s = run_simulation(scenario).summary
-    figures = {"brands": s["brands"], "sinks": {name: {"share": v["share"]} for name, v in s["sinks"].items()}}
-    if os.environ.get("UPDATE_GOLDEN"):
-        GOLDEN.write_text(json.dumps(figures, indent=2) + "\n")
-    golden = json.loads(GOLDEN.read_text())
-    for brand, values in golden["brands"].items():
-        for key, expected in values.items():
-            got = figures["brands"][brand][key]
-            if isinstance(expected, float):
-                assert got == pytest.approx(expected, rel=1e-9), (brand, key)
-            else:
-                assert got == expected, (brand, key)
-    for sink, values in golden["sinks"].items():
-        assert figures["sinks"][sink]["share"] == pytest.approx(values["share"], rel=1e-9), sink
-
-
-def test_sweep_workers_share_the_cores_and_give_the_in_process_results():
-    """Local workers run compiled runs with cores / workers threads each; the rows are those of one process."""
-    from simulation.experiments.executors import LocalExecutor
-    from simulation.experiments.tasks import RunTask
-
-    data = small_data(days=6, population={"users": 2 * kernels.CHUNK + 7}, engine="compiled", events=[])
-    tasks = [RunTask(run_id=i, scenario=data, overrides=(), seed=10 + i) for i in range(2)]
-    here = sorted(LocalExecutor(1).run(tasks), key=lambda r: r["run_id"])
-    there = sorted(LocalExecutor(2).run(tasks), key=lambda r: r["run_id"])
-    assert [r["status"] for r in there] == ["ok", "ok"], there
-    for a, b in zip(here, there):
-        assert a.keys() == b.keys()
-        for key in a.keys() - {"seconds"}:
-            same = a[key] == b[key] or (isinstance(a[key], float) and np.isnan(a[key]) and np.isnan(b[key]))
-            assert same, (key, a[key], b[key])
+    check_golden(summary_figures(scenario), GOLDEN)
 
 
 def _unmix64(z: int) -> int:
