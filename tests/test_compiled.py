@@ -128,6 +128,23 @@ def test_compiled_engine_matches_its_golden_values():
     check_golden(summary_figures(scenario), GOLDEN)
 
 
+def test_sweep_workers_share_the_cores_and_give_the_in_process_results():
+    """Local workers run compiled runs with cores / workers threads each; the rows are those of one process."""
+    from simulation.experiments.executors import LocalExecutor
+    from simulation.experiments.tasks import RunTask
+
+    data = small_data(days=6, population={"users": 2 * kernels.CHUNK + 7}, engine="compiled", events=[])
+    tasks = [RunTask(run_id=i, scenario=data, overrides=(), seed=10 + i) for i in range(2)]
+    here = sorted(LocalExecutor(1).run(tasks), key=lambda r: r["run_id"])
+    there = sorted(LocalExecutor(2).run(tasks), key=lambda r: r["run_id"])
+    assert [r["status"] for r in there] == ["ok", "ok"], there
+    for a, b in zip(here, there):
+        assert a.keys() == b.keys()
+        for key in a.keys() - {"seconds"}:
+            same = a[key] == b[key] or (isinstance(a[key], float) and np.isnan(a[key]) and np.isnan(b[key]))
+            assert same, (key, a[key], b[key])
+
+
 def _unmix64(z: int) -> int:
     """The inverse of kernels.mix64 (splitmix64's finaliser is a bijection)."""
     def unshift(value: int, shift: int) -> int:
