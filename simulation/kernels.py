@@ -500,16 +500,17 @@ if AVAILABLE:
                       awareness_spread, trust_influence, negativity_bias, heard_social,
                       adopted, adoption_day, purchases, fatigue, external, p, q, repurchase_rate,
                       experience_weight, quality, day, key, fatigue_kept, awareness_kept):
-        """The rest of the day, user by user, after one walk over the user's neighbours.
+        """The rest of the day, after one walk over each user's neighbours.
 
         Neighbours' mean voices move awareness and trust; the network Bass hazard
         (with their mean advocacy) makes first purchases and trust repeat ones;
         then fatigue recovers and awareness fades: the numpy path's
-        spread_word_of_mouth, make_purchases and learn, in that order, for one
-        user at a time. Neighbours' mean slots on each social sink go to
-        heard_social, for tomorrow's attention (slots do not change between now
-        and tomorrow's choice). Returns per-chunk counts of first purchases and
-        of sales per brand.
+        spread_word_of_mouth, make_purchases and learn, in that order, for each
+        user. Neighbours' mean slots on each social sink go to heard_social, for
+        tomorrow's attention (slots do not change between now and tomorrow's
+        choice). Users are taken in blocks of `BLOCK`: the walk first, then
+        brand by brand a loop without branches, which the compiler makes vector
+        code. Returns per-chunk counts of first purchases and of sales per brand.
         """
         brands, n = trust.shape
         social = heard_social.shape[0]
@@ -519,42 +520,63 @@ if AVAILABLE:
         counts = np.zeros((nchunks, brands, 2), dtype=np.int64)
         for c in prange(nchunks):
             summed = np.zeros((BLOCK, width), dtype=np.int64)
-            heard = np.zeros(width)
+            heard = np.zeros((width, BLOCK))  # neighbours' mean voices, column by column
             end = min(n, (c + 1) * CHUNK)
-            for i in range(c * CHUNK, end):
-                k = (i - c * CHUNK) % BLOCK
-                if not complete and k == 0:  # the neighbours of the next block of users, in a loop of its own
-                    _sum_neighbours(voices, indptr, indices, i, min(end, i + BLOCK), summed)
+            for start in range(c * CHUNK, end, BLOCK):
+                size = min(BLOCK, end - start)
                 if complete:
-                    for j in range(width):
-                        heard[j] = (totals[j] - voices[i, j]) / (n - 1) if n > 1 else 0.0
+                    for k in range(size):
+                        for j in range(width):
+                            heard[j, k] = (totals[j] - voices[start + k, j]) / (n - 1) if n > 1 else 0.0
                 else:
-                    inverse = 1.0 / degree[i] if degree[i] > 0 else 0.0
-                    for j in range(width):
-                        heard[j] = summed[k, j] * inverse
+                    _sum_neighbours(voices, indptr, indices, start, start + size, summed)
+                    for k in range(size):
+                        inverse = 1.0 / degree[start + k] if degree[start + k] > 0 else 0.0
+                        for j in range(width):
+                            heard[j, k] = summed[k, j] * inverse
                 for b in range(brands):
-                    listening = heard[4 * b + 1] * to_unit
-                    opinion = (heard[4 * b + 2] - negativity_bias * heard[4 * b + 3]) * to_unit
-                    awareness[b, i] += awareness_spread * listening * (1.0 - awareness[b, i])
-                    t = trust[b, i] + trust_influence * (opinion - listening * trust[b, i])
-                    t = min(max(t, -1.0), 1.0)
-                    draw = _unit(key, np.uint64(i) * np.uint64(brands) + np.uint64(b))
-                    if adopted[b, i]:
-                        buying = draw < repurchase_rate * (1.0 + t) * 0.5
-                    else:
-                        hazard = 1.0 - (1.0 - p * external[b, i]) * (1.0 - q * heard[4 * b] * to_unit)
-                        buying = draw < hazard
-                        if buying:
-                            adopted[b, i] = True
-                            adoption_day[b, i] = day
-                            counts[c, b, 0] += 1
-                    if buying:
-                        purchases[b, i] += 1
-                        t += experience_weight * (quality[b] - t)
-                        counts[c, b, 1] += 1
-                    trust[b, i] = t
-                    fatigue[b, i] *= fatigue_kept
-                    awareness[b, i] *= awareness_kept
+                    _listen_and_buy(heard[4 * b], heard[4 * b + 1], heard[4 * b + 2], heard[4 * b + 3], start, size,
+                                    awareness[b], trust[b], adopted[b], adoption_day[b], purchases[b], fatigue[b],
+                                    external[b], awareness_spread * to_unit, trust_influence * to_unit,
+                                    negativity_bias, p, q * to_unit, repurchase_rate, experience_weight, quality[b],
+                                    day, key, np.uint64(brands), np.uint64(b), fatigue_kept, awareness_kept,
+                                    counts[c, b])
                 for j in range(social):
-                    heard_social[j, i] = heard[4 * brands + j]
+                    row = heard_social[j]
+                    for k in range(size):
+                        row[start + k] = heard[4 * brands + j, k]
         return counts
+
+    @njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
+    def _listen_and_buy(advocacy, listening, positive, negative, start, size, awareness, trust, adopted,
+                        adoption_day, purchases, fatigue, external, spread, influence, negativity_bias, p, q,
+                        repurchase_rate, experience_weight, quality, day, key, brands, b, fatigue_kept,
+                        awareness_kept, counts):
+        """One brand, one block of users: word of mouth, a purchase or not, and the night's forgetting.
+
+        The first four arguments are the block's neighbours' mean voices, in
+        fixed point (spread, influence and q carry the 1/UNIT). No branch:
+        every choice is a select, so that the loop is vector code.
+        """
+        first_purchases = 0
+        sales = 0
+        for k in range(np.uint64(size)):
+            i = np.uint64(start) + k  # unsigned: no wrap-around of negative indices, which stops vector code
+            aware = np.float32(awareness[i] + spread * listening[k] * (1.0 - awareness[i]))
+            t = trust[i] + influence * ((positive[k] - negativity_bias * negative[k]) - listening[k] * trust[i])
+            t = min(max(t, -1.0), 1.0)
+            draw = _unit(key, i * brands + b)
+            was = adopted[i]
+            hazard = 1.0 - (1.0 - p * external[i]) * (1.0 - q * advocacy[k])
+            buying = draw < (repurchase_rate * (1.0 + t) * 0.5 if was else hazard)
+            first = buying > was
+            adopted[i] = was | buying
+            adoption_day[i] = day if first else adoption_day[i]
+            purchases[i] += np.int32(buying)
+            trust[i] = t + experience_weight * (quality - t) if buying else t
+            fatigue[i] *= fatigue_kept
+            awareness[i] = aware * awareness_kept
+            first_purchases += np.int64(first)
+            sales += np.int64(buying)
+        counts[0] += first_purchases
+        counts[1] += sales
