@@ -54,6 +54,8 @@ _S31 = np.uint64(31)
 _S11 = np.uint64(11)
 _BITS53 = 1.0 / 9007199254740992.0  # 2**-53: 53 random bits to [0, 1)
 _POISSON_DRAWS = np.uint64(64)  # counters reserved per (user, brand) for the Poisson sampler
+_INVERSION_STEPS = 1000  # the inversion's last step (at lam < 10, the chance of going further is nil)
+_RECIPROCALS = 1.0 / np.maximum(np.arange(_INVERSION_STEPS + 1), 1)  # 1/k: a product is quicker than a division
 
 
 def compiled_on_disk() -> bool:
@@ -145,23 +147,11 @@ if AVAILABLE:
         return out
 
     @njit(cache=True, error_model="numpy")
-    def _poisson(lam, key, counter):
-        """A Poisson(lam) draw from the uniforms at counter, counter + 1, ... (inversion, or PTRS above 10)."""
-        if lam <= 0.0:
-            return 0
-        if lam < 10.0:
-            u = _unit(key, counter)
-            if u <= 1.0 - lam:  # then u <= exp(-lam): no impression, without computing the exponential
-                return 0
-            p = math.exp(-lam)
-            cumulative = p
-            k = 0
-            while u > cumulative and k < 1000:
-                k += 1
-                p *= lam / k
-                cumulative += p
-            return k
-        # Hörmann's transformed rejection with squeeze (PTRS), as numpy uses for lam >= 10.
+    def _poisson_from_10(lam, key, counter):
+        """A Poisson(lam) draw for lam >= 10: Hörmann's transformed rejection with squeeze (PTRS), as numpy's.
+
+        Uses the uniforms at counter, counter + 1, ... (two per attempt).
+        """
         slam = math.sqrt(lam)
         loglam = math.log(lam)
         b = 0.931 + 2.53 * slam
@@ -180,6 +170,53 @@ if AVAILABLE:
             if (math.log(v) + math.log(invalpha) - math.log(a / (us * us) + b)) <= (-lam + k * loglam - math.lgamma(k + 1.0)):
                 return int(k)
         return int(math.floor(lam + 0.5))  # 31 rejections in a row: probability below 1e-30
+
+    @njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
+    def _draw_poissons(lam, size, key, first, brands, b, shown, probability, cumulative, u, bits):
+        """shown[k] ~ Poisson(lam[k]) for k < size, for user first + k and brand b of `brands`.
+
+        Each draw uses its own counters, (user x brands + brand) x 64 onward.
+        Below a mean of 10, by inversion: the draw is the number of terms of
+        the cumulative distribution below its uniform. All users of the block
+        step through the terms together, as vector code, until every one has
+        passed its uniform. From a mean of 10 on, by `_poisson_from_10`.
+        probability, cumulative, u and bits are scratch space.
+        """
+        for k in range(size):
+            probability[k] = -min(max(lam[k], 0.0), 10.0)
+        _exp_negative(probability, size, bits)  # P(0) = e^-lam
+        for k in range(np.uint64(size)):
+            counter = ((np.uint64(first) + k) * brands + b) * _POISSON_DRAWS
+            inverted = lam[k] > 0.0 and lam[k] < 10.0
+            u[k] = _unit(key, counter) if inverted else 0.0  # 0: no term is below it, the draw stays 0
+            cumulative[k] = probability[k]
+            shown[k] = 0.0
+        for term in range(1, _INVERSION_STEPS + 1):
+            below = 0
+            for k in range(size):
+                more = u[k] > cumulative[k]
+                shown[k] += 1.0 if more else 0.0
+                below += 1 if more else 0
+                probability[k] *= lam[k] * _RECIPROCALS[term]
+                cumulative[k] += probability[k]
+            if below == 0:
+                break
+        for k in range(size):
+            if lam[k] >= 10.0:
+                shown[k] = _poisson_from_10(lam[k], key, (np.uint64(first + k) * brands + b) * _POISSON_DRAWS)
+
+    @_jit
+    def poissons(lam, key):
+        """Poisson(lam[i]) draws with the counters of user i and a single brand: the sampler of `deliver`, for tests."""
+        n = lam.size
+        shown = np.empty(n)
+        scratch = np.empty((3, BLOCK))
+        bits = np.empty(BLOCK, dtype=np.int64)
+        for start in range(0, n, BLOCK):
+            size = min(BLOCK, n - start)
+            _draw_poissons(lam[start:start + size], size, key, start, np.uint64(1), np.uint64(0),
+                           shown[start:start + size], scratch[0], scratch[1], scratch[2], bits)
+        return shown
 
     # ------------------------------------------------------------------ graph
 
@@ -251,6 +288,36 @@ if AVAILABLE:
             p = p * s2 + np.float32(1.0 / 3.0)
             p = p * s2 + np.float32(1.0)
             values[k] = np.float32(scratch[k]) * np.float32(0.6931471805599453) + np.float32(2.0) * s * p
+
+    @njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
+    def _exp_negative(values, size, bits):
+        """values[k] = exp(values[k]) for k < size, in float64, for values[k] <= 0 (exactly 0 below -708).
+
+        As `_exp_shifted`, in double precision: Taylor polynomial of degree 12
+        on |f| <= 0.35 (truncation 2e-16), 2^n written in the exponent bits.
+        """
+        for k in range(size):
+            x = max(values[k], -708.0)
+            n = np.floor(x * 1.4426950408889634 + 0.5)
+            f = (x - n * 0.6931471803691238) - n * 1.9082149292705877e-10  # x - n ln 2, in two parts
+            p = 1.0 / 479001600.0
+            p = p * f + 1.0 / 39916800.0
+            p = p * f + 1.0 / 3628800.0
+            p = p * f + 1.0 / 362880.0
+            p = p * f + 1.0 / 40320.0
+            p = p * f + 1.0 / 5040.0
+            p = p * f + 1.0 / 720.0
+            p = p * f + 1.0 / 120.0
+            p = p * f + 1.0 / 24.0
+            p = p * f + 1.0 / 6.0
+            p = p * f + 0.5
+            p = p * f + 1.0
+            p = p * f + 1.0
+            bits[k] = (np.int64(n) + np.int64(1023)) << np.int64(52)
+            values[k] = p if values[k] > -708.0 else 0.0
+        scale = bits.view(np.float64)
+        for k in range(size):
+            values[k] *= scale[k]
 
     @_pjit
     def allocate(slots, taste, kind_of_sink, pull, habit, social, heard_social, social_of_column,
@@ -379,6 +446,8 @@ if AVAILABLE:
         of 16-bit figures keeps the random reads of neighbours' rows, the
         dearest part of the day, small.
 
+        Users are taken in blocks of `BLOCK`; for each brand, the Poisson draws
+        are a loop of their own and the rest is vector code (see `_expose`).
         Returns per-chunk partial sums, brands x 7: impressions, users reached,
         answers, engaged minutes, impressions and clicks to first-time viewers, clicks.
         """
@@ -391,6 +460,16 @@ if AVAILABLE:
             seen = np.empty(BLOCK)
             expected = np.empty((brands, BLOCK))
             scale = np.empty(BLOCK)
+            shown = np.empty(BLOCK)
+            scratch = np.empty((3, BLOCK))
+            bits = np.empty(BLOCK, dtype=np.int64)
+            worn = np.empty(BLOCK, dtype=np.float32)
+            kept = np.empty(BLOCK, dtype=np.float32)
+            unengaged = np.empty(BLOCK, dtype=np.float32)
+            zeros = np.zeros(BLOCK, dtype=np.float32)
+            power = np.empty(BLOCK, dtype=np.int32)
+            mantissa = np.empty(BLOCK, dtype=np.float32)
+            said = np.empty((4, BLOCK), dtype=np.uint16)
             total = np.zeros((brands, 7))
             end = min(n, (c + 1) * CHUNK)
             for start in range(c * CHUNK, end, BLOCK):
@@ -412,66 +491,97 @@ if AVAILABLE:
                             for k in range(size):
                                 expected[b, k] += row[start + k] * rate
                 for b in range(brands):
-                    stays = slots[destination_columns[b]]
-                    effect = ad_effect * novelty[b]
+                    lam = expected[b]
                     for k in range(size):
-                        i = start + k
-                        lam = expected[b, k] * scale[k]
-                        counter = (np.uint64(i) * np.uint64(brands) + np.uint64(b)) * _POISSON_DRAWS
-                        # the usual case inline: u <= 1 - lam implies u <= e^-lam, no impression
-                        shown = 0 if lam <= 0.0 or (lam < 10.0 and _unit(key, counter) <= 1.0 - lam) else _poisson(lam, key, counter)
-                        impressions[b, i] = shown
-                        if shown == 0 and stays[i] == 0:  # nothing reached this user from the brand today
-                            external[b, i] = 1.0 if full_exposure else 0.0
-                            _voice(adopted[b, i], fan[b, i], seeded[b, i], trust[b, i], paid_voice, voices, i, b)
-                            continue
-                        response = clicks = 0.0
-                        if shown > 0:  # most users see no ad of a brand on a given day: skip the transcendentals
-                            worn = (1.0 - savviness[i]) * math.exp(-fatigue[b, i])
-                            response = 1.0 - (1.0 - effect * worn) ** shown
-                            clicks = shown * click_rate * worn
-                            total[b, 0] += shown
-                            total[b, 1] += 1
-                            total[b, 6] += clicks
-                            if not reached[b, i]:
-                                total[b, 4] += shown
-                                total[b, 5] += clicks
-                            reached[b, i] = True
-                            fatigue[b, i] += shown * fatigue_per_impression
-                        pull = response
-                        if stays[i] > 0:  # a visit to the brand's destination
-                            stay = stays[i] * scale[k]
-                            total[b, 3] += stay
-                            engagement = 1.0 - math.exp(-stay / engagement_minutes)
-                            pull = 1.0 - (1.0 - response) * (1.0 - engagement)
-                            fan[b, i] = True
-                            if answer_all[b] or mix64(answer_key[b] + np.uint64(i) * _GAMMA) <= answer_below[b]:
-                                total[b, 2] += 1
-                                trust[b, i] += answer_gain * (1.0 - trust[b, i])
-                        awareness[b, i] += (1.0 - awareness[b, i]) * pull
-                        external[b, i] = 1.0 if full_exposure else pull
-                        _voice(adopted[b, i], fan[b, i], seeded[b, i], trust[b, i], paid_voice, voices, i, b)
+                        lam[k] *= scale[k]
+                    _draw_poissons(lam, size, key, start, np.uint64(brands), np.uint64(b), shown, scratch[0], scratch[1],
+                                   scratch[2], bits)
+                    # worn = (1 - savviness) e^-fatigue; kept = (1 - effect worn)^shown; unengaged = e^(-stay / minutes)
+                    stays = slots[destination_columns[b]]
+                    for k in range(size):
+                        worn[k] = -fatigue[b, start + k]
+                        unengaged[k] = -(stays[start + k] * scale[k]) / engagement_minutes
+                    _exp_shifted(worn, zeros, size, power, mantissa)
+                    _exp_shifted(unengaged, zeros, size, power, mantissa)
+                    effect = np.float32(ad_effect * novelty[b])
+                    for k in range(size):
+                        worn[k] *= np.float32(1.0) - savviness[start + k]
+                        kept[k] = max(np.float32(1.0) - effect * worn[k], np.float32(1e-30))
+                    _log_positive(kept, size, power)
+                    for k in range(size):
+                        kept[k] *= np.float32(shown[k])
+                    _exp_shifted(kept, zeros, size, power, mantissa)
+                    _expose(shown, worn, kept, unengaged, scale, stays, start, size, awareness[b], trust[b],
+                            reached[b], fan[b], impressions[b], external[b], adopted[b], seeded[b], click_rate,
+                            answer_all[b], answer_below[b], answer_key[b], answer_gain, fatigue[b],
+                            fatigue_per_impression, full_exposure, paid_voice, said, total[b])
+                    for k in range(size):
+                        for j in range(4):
+                            voices[start + k, 4 * b + j] = said[j, k]
                 for k in range(size):
                     i = start + k
                     savviness[i] = min(savviness[i] + savviness_growth * seen[k] * scale[k] * (1.0 - savviness[i]), 1.0)
             sums[c] = total
         return sums
 
-    @njit(cache=True, inline="always", error_model="numpy")
-    def _voice(adopted, fan, seeded, trust, paid_voice, voices, i, b):
-        """Writes what user i says of brand b to its row of voices (see `deliver`)."""
-        speaking = adopted or fan or trust < 0 or seeded
-        advocate = max(trust, 0.0) if adopted else 0.0
-        positive = max(trust, 0.0) if speaking else 0.0
-        negative = max(-trust, 0.0) if speaking else 0.0
-        if seeded:  # a paid recommendation is never negative
-            advocate = max(advocate, paid_voice)
-            positive = max(positive, paid_voice)
-            negative = 0.0
-        voices[i, 4 * b] = np.uint16(advocate * UNIT + 0.5)
-        voices[i, 4 * b + 1] = UNIT if speaking else 0
-        voices[i, 4 * b + 2] = np.uint16(positive * UNIT + 0.5)
-        voices[i, 4 * b + 3] = np.uint16(negative * UNIT + 0.5)
+    @njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
+    def _expose(shown, worn, kept, unengaged, scale, stays, start, size, awareness, trust, reached, fan,
+                impressions, external, adopted, seeded, click_rate, answer_all, answer_below, answer_key,
+                answer_gain, fatigue, fatigue_per_impression, full_exposure, paid_voice, said, total):
+        """One brand, one block of users: what today's impressions and visits do, and what each user will say.
+
+        shown, worn, kept and unengaged are `deliver`'s, for the block. No
+        branch and unsigned indices: the loop is vector code. What users say
+        goes to said (4 x block, fixed point, see `deliver`); the day's figures
+        are added to total (see `deliver`).
+        """
+        delivered = reached_today = answers = engaged = first_impressions = first_clicks = all_clicks = 0.0
+        for k in range(np.uint64(size)):
+            i = np.uint64(start) + k
+            count = shown[k]
+            response = np.float32(1.0) - kept[k]  # 1 - (1 - effect worn)^shown: 0 when nothing was shown
+            clicks = count * click_rate * worn[k]
+            newcomer = 0.0 if reached[i] else 1.0  # (products, not selects, in sums: they stay vector code)
+            delivered += count
+            reached_today += min(count, 1.0)
+            all_clicks += clicks
+            first_impressions += count * newcomer
+            first_clicks += clicks * newcomer
+            reached[i] = True if count > 0.0 else reached[i]  # (a select: `|` here stops vector code)
+            fatigue[i] += count * fatigue_per_impression
+            visiting = stays[i] > 0
+            stay = stays[i] * scale[k]
+            engaged += stay
+            pull = np.float32(1.0) - (np.float32(1.0) - response) * unengaged[k] if visiting else response
+            fan[i] = True if visiting else fan[i]
+            answered = visiting & (answer_all | (mix64(answer_key + i * _GAMMA) <= answer_below))
+            answers += 1.0 if answered else 0.0
+            t = trust[i] + answer_gain * (1.0 - trust[i]) if answered else trust[i]
+            trust[i] = t
+            awareness[i] += (1.0 - awareness[i]) * pull
+            external[i] = 1.0 if full_exposure else pull
+            impressions[i] = count
+        total[0] += delivered
+        total[1] += reached_today
+        total[2] += answers
+        total[3] += engaged
+        total[4] += first_impressions
+        total[5] += first_clicks
+        total[6] += all_clicks
+        for k in range(np.uint64(size)):  # what each user will say of the brand (a loop of its own: fewer arrays)
+            i = np.uint64(start) + k
+            t = trust[i]
+            speaking = adopted[i] | fan[i] | (t < 0) | seeded[i]
+            advocate = max(t, 0.0) if adopted[i] else 0.0
+            positive = max(t, 0.0) if speaking else 0.0
+            negative = max(-t, 0.0) if speaking else 0.0
+            advocate = max(advocate, paid_voice) if seeded[i] else advocate  # a paid recommendation is never negative
+            positive = max(positive, paid_voice) if seeded[i] else positive
+            negative = 0.0 if seeded[i] else negative
+            said[0, k] = np.uint16(advocate * UNIT + 0.5)
+            said[1, k] = UNIT if speaking else 0
+            said[2, k] = np.uint16(positive * UNIT + 0.5)
+            said[3, k] = np.uint16(negative * UNIT + 0.5)
 
     @njit(cache=True, error_model="numpy", fastmath=_FAST)
     def _sum_neighbours(voices, indptr, indices, start, stop, summed):
