@@ -354,57 +354,58 @@ if AVAILABLE:
             end = min(n, (c + 1) * CHUNK)
             for start in range(c * CHUNK, end, BLOCK):
                 size = min(BLOCK, end - start)
-                for k in range(size):
-                    draw[k] = _unit32(key, np.uint64(start + k))
+                first = np.uint64(start)  # unsigned indices: no wrap-around of negative ones, which stops vector code
+                for k in range(np.uint64(size)):
+                    draw[k] = _unit32(key, first + k)
                 for s in range(sinks):
                     row_taste = taste[kind_of_sink[s]]
                     row_slots = slots[s]
                     p = f_pull[s]
-                    for k in range(size):
-                        utility[s, k] = row_taste[start + k] + p + f_habit * row_slots[start + k]
+                    for k in range(np.uint64(size)):
+                        utility[s, k] = row_taste[first + k] + p + f_habit * row_slots[first + k]
                     j = social_of_column[s]
                     if j >= 0:
                         w = f_social[s]
                         row_heard = heard_social[j]
-                        for k in range(size):
-                            utility[s, k] += w * row_heard[start + k]
+                        for k in range(np.uint64(size)):
+                            utility[s, k] += w * row_heard[first + k]
                 for b in range(brands):
                     d = destination_columns[b]
-                    for k in range(size):
-                        mantissa[k] = awareness[b, start + k] + np.float32(awareness_floor)
+                    for k in range(np.uint64(size)):
+                        mantissa[k] = awareness[b, first + k] + np.float32(awareness_floor)
                     _log_positive(mantissa, size, power)
-                    for k in range(size):
-                        utility[d, k] += f_trust_pull * abs(trust[b, start + k]) + mantissa[k]
-                for k in range(size):
+                    for k in range(np.uint64(size)):
+                        utility[d, k] += f_trust_pull * abs(trust[b, first + k]) + mantissa[k]
+                for k in range(np.uint64(size)):
                     top[k] = utility[0, k]
                 for s in range(1, sinks):
-                    for k in range(size):
+                    for k in range(np.uint64(size)):
                         top[k] = max(top[k], utility[s, k])
                 for s in range(sinks):
                     _exp_shifted(utility[s], top, size, power, mantissa)
                 for s in range(1, sinks):
-                    for k in range(size):
+                    for k in range(np.uint64(size)):
                         utility[s, k] += utility[s - 1, k]  # cumulative
-                for k in range(size):
+                for k in range(np.uint64(size)):
                     below[k] = 0.0
                 for s in range(sinks):
                     row_slots = slots[s]
                     spent = 0.0
                     seen = 0
-                    for k in range(size):
+                    for k in range(np.uint64(size)):
                         upto = min(np.floor(utility[s, k] / utility[sinks - 1, k] * slots_per_day + draw[k]), slots_per_day)
                         count = upto - below[k]
                         below[k] = upto
-                        row_slots[start + k] = np.uint8(count)
-                        spent += count * budget[start + k]
+                        row_slots[first + k] = np.uint8(count)
+                        spent += count * budget[first + k]
                         seen += count > 0
                     chunk_minutes[s] += spent * per_slot_share
                     chunk_visitors[s] += seen
                     j = social_of_column[s]
                     if j >= 0:
                         column = 4 * brands + j
-                        for k in range(size):
-                            voices[start + k, column] = row_slots[start + k]
+                        for k in range(np.uint64(size)):
+                            voices[first + k, column] = row_slots[first + k]
             minutes[c] = chunk_minutes
             visitors[c] = chunk_visitors
         return minutes, visitors
@@ -474,52 +475,53 @@ if AVAILABLE:
             end = min(n, (c + 1) * CHUNK)
             for start in range(c * CHUNK, end, BLOCK):
                 size = min(BLOCK, end - start)
-                for k in range(size):
-                    scale[k] = budget[start + k] * per_slot_share
+                first = np.uint64(start)  # unsigned indices: no wrap-around of negative ones, which stops vector code
+                for k in range(np.uint64(size)):
+                    scale[k] = budget[first + k] * per_slot_share
                     seen[k] = 0.0
                 for b in range(brands):
-                    for k in range(size):
+                    for k in range(np.uint64(size)):
                         expected[b, k] = 0.0
                 for s in ad_sinks:  # impressions each user could be shown, and each brand's share of them
                     row = slots[s]
                     load = ad_load[s]
-                    for k in range(size):
-                        seen[k] += row[start + k] * load
+                    for k in range(np.uint64(size)):
+                        seen[k] += row[first + k] * load
                     for b in range(brands):
                         rate = rates[s, b] * load
                         if rate > 0:
-                            for k in range(size):
-                                expected[b, k] += row[start + k] * rate
+                            for k in range(np.uint64(size)):
+                                expected[b, k] += row[first + k] * rate
                 for b in range(brands):
                     lam = expected[b]
-                    for k in range(size):
+                    for k in range(np.uint64(size)):
                         lam[k] *= scale[k]
                     _draw_poissons(lam, size, key, start, np.uint64(brands), np.uint64(b), shown, scratch[0], scratch[1],
                                    scratch[2], bits)
                     # worn = (1 - savviness) e^-fatigue; kept = (1 - effect worn)^shown; unengaged = e^(-stay / minutes)
                     stays = slots[destination_columns[b]]
-                    for k in range(size):
-                        worn[k] = -fatigue[b, start + k]
-                        unengaged[k] = -(stays[start + k] * scale[k]) / engagement_minutes
+                    for k in range(np.uint64(size)):
+                        worn[k] = -fatigue[b, first + k]
+                        unengaged[k] = -(stays[first + k] * scale[k]) / engagement_minutes
                     _exp_shifted(worn, zeros, size, power, mantissa)
                     _exp_shifted(unengaged, zeros, size, power, mantissa)
                     effect = np.float32(ad_effect * novelty[b])
-                    for k in range(size):
-                        worn[k] *= np.float32(1.0) - savviness[start + k]
+                    for k in range(np.uint64(size)):
+                        worn[k] *= np.float32(1.0) - savviness[first + k]
                         kept[k] = max(np.float32(1.0) - effect * worn[k], np.float32(1e-30))
                     _log_positive(kept, size, power)
-                    for k in range(size):
+                    for k in range(np.uint64(size)):
                         kept[k] *= np.float32(shown[k])
                     _exp_shifted(kept, zeros, size, power, mantissa)
                     _expose(shown, worn, kept, unengaged, scale, stays, start, size, awareness[b], trust[b],
                             reached[b], fan[b], impressions[b], external[b], adopted[b], seeded[b], click_rate,
                             answer_all[b], answer_below[b], answer_key[b], answer_gain, fatigue[b],
                             fatigue_per_impression, full_exposure, paid_voice, said, total[b])
-                    for k in range(size):
+                    for k in range(np.uint64(size)):
                         for j in range(4):
-                            voices[start + k, 4 * b + j] = said[j, k]
-                for k in range(size):
-                    i = start + k
+                            voices[first + k, 4 * b + j] = said[j, k]
+                for k in range(np.uint64(size)):
+                    i = first + k
                     savviness[i] = min(savviness[i] + savviness_growth * seen[k] * scale[k] * (1.0 - savviness[i]), 1.0)
             sums[c] = total
         return sums
@@ -634,14 +636,15 @@ if AVAILABLE:
             end = min(n, (c + 1) * CHUNK)
             for start in range(c * CHUNK, end, BLOCK):
                 size = min(BLOCK, end - start)
+                first = np.uint64(start)  # unsigned indices: no wrap-around of negative ones, which stops vector code
                 if complete:
-                    for k in range(size):
+                    for k in range(np.uint64(size)):
                         for j in range(width):
-                            heard[j, k] = (totals[j] - voices[start + k, j]) / (n - 1) if n > 1 else 0.0
+                            heard[j, k] = (totals[j] - voices[first + k, j]) / (n - 1) if n > 1 else 0.0
                 else:
                     _sum_neighbours(voices, indptr, indices, start, start + size, summed)
-                    for k in range(size):
-                        inverse = 1.0 / degree[start + k] if degree[start + k] > 0 else 0.0
+                    for k in range(np.uint64(size)):
+                        inverse = 1.0 / degree[first + k] if degree[first + k] > 0 else 0.0
                         for j in range(width):
                             heard[j, k] = summed[k, j] * inverse
                 for b in range(brands):
@@ -653,8 +656,8 @@ if AVAILABLE:
                                     counts[c, b])
                 for j in range(social):
                     row = heard_social[j]
-                    for k in range(size):
-                        row[start + k] = heard[4 * brands + j, k]
+                    for k in range(np.uint64(size)):
+                        row[first + k] = heard[4 * brands + j, k]
         return counts
 
     @njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
