@@ -35,6 +35,20 @@ def _threads_for(users: int) -> Iterator[None]:
         kernels.set_threads(current)
 
 
+def _aligned_zeros(shape: tuple[int, int], dtype: type, alignment: int = 64) -> np.ndarray:
+    """Zeros whose first byte starts a cache line (of `alignment` bytes).
+
+    numpy only promises 16 bytes. Rows of 32 bytes that start 16 bytes into a
+    line straddle two lines every other row, and the neighbour walk, which
+    reads rows at random, then fetches half as many lines again (55 instead of
+    39 ms on a million users).
+    """
+    size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    raw = np.zeros(size + alignment, dtype=np.uint8)
+    start = -raw.ctypes.data % alignment
+    return raw[start:start + size].view(dtype).reshape(shape)
+
+
 class CompiledDay:
     """Scratch buffers and the calls to the kernels, for one model."""
 
@@ -56,7 +70,7 @@ class CompiledDay:
         # what neighbours hear from each user (written by allocate and deliver): 4 figures per brand, then
         # slots on each social sink
         width = 4 * brands + self.social_columns.size
-        self.voices = np.zeros((n, -(-width // 8) * 8), dtype=np.uint16)  # rows of 16-byte multiples
+        self.voices = _aligned_zeros((n, -(-width // 8) * 8), np.uint16)  # rows of 16-byte multiples
         self.heard_social = np.zeros((self.social_columns.size, n), dtype=np.float32)  # nobody has spent time yet
         self.external = np.zeros((brands, n), dtype=np.float32)
         self.impressions = np.zeros((brands, n), dtype=np.float32)
