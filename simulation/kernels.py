@@ -295,6 +295,8 @@ if AVAILABLE:
 
         As `_exp_shifted`, in double precision: Taylor polynomial of degree 12
         on |f| <= 0.35 (truncation 2e-16), 2^n written in the exponent bits.
+        Relative error below 1e-15 on [-10, 0], where the Poisson sampler uses
+        it, and below 5e-14 down to -708 (tested).
         """
         for k in range(size):
             x = max(values[k], -708.0)

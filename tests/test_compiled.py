@@ -48,6 +48,55 @@ def test_poisson_sampler_has_the_poisson_distribution(lam):
     assert stats.chi2.sf(chi2, max(dof - 1, 1)) > 1e-3
 
 
+def test_a_block_of_mixed_means_gets_each_its_own_poisson_law():
+    """deliver draws a block's users together: no draw, inversion and PTRS side by side must not mix."""
+    key = np.uint64(kernels.stream_key(np.uint64(7), 3, kernels.STREAM_IMPRESSIONS))
+    means = np.array([0.0, 0.3, 4.0, 9.99, 10.0, 60.0])
+    lam = np.tile(means, 30_000)  # every block holds every mean
+    draws = kernels.poissons(lam, key).reshape(-1, means.size)
+    assert np.all(draws == np.floor(draws))
+    assert np.all(draws[:, 0] == 0)
+    for column, mean in enumerate(means[1:], start=1):
+        assert abs(draws[:, column].mean() - mean) < 4 * np.sqrt(mean / draws.shape[0]), mean
+        assert abs(draws[:, column].var() / mean - 1) < 4 * np.sqrt(2 / draws.shape[0]) + 0.01, mean
+
+
+def test_vector_exponential_and_logarithm_are_accurate():
+    """The polynomials that replace libm's exp and log in the kernels, against numpy in double precision."""
+    rng = np.random.default_rng(5)
+    size = kernels.BLOCK
+    x = np.concatenate([-rng.exponential(3.0, size - 6), [0.0, -1e-12, -86.9, -87.5, -700.0, -800.0]])
+    exact = np.exp(x)
+    values = x.copy()
+    kernels._exp_negative(values, size, np.empty(size, dtype=np.int64))  # double precision, x <= 0
+    normal = x >= -708
+    error = np.abs(values[normal] - exact[normal]) / exact[normal]
+    assert error[x[normal] >= -10.0].max() <= 1e-15  # where the Poisson sampler uses it
+    assert error.max() <= 5e-14  # n ln 2 grows with |x|
+    assert np.all(values[x < -708] == 0.0)
+
+    row = x.astype(np.float32)
+    kernels._exp_shifted(row, np.zeros(size, dtype=np.float32), size, np.empty(size, dtype=np.int32),
+                         np.empty(size, dtype=np.float32))  # single precision, e^(x - 0)
+    reference = np.exp(x.astype(np.float32).astype(np.float64))
+    kept = reference > 1e-37  # float32's normal range; below e^-87 the polynomial gives 0
+    assert np.all(np.abs(row[kept] - reference[kept]) <= 3e-7 * reference[kept])
+    assert np.all(row[x.astype(np.float32) <= -87.0] == 0.0)
+
+    positive = np.exp(rng.uniform(-80.0, 80.0, size)).astype(np.float32)
+    logs = positive.copy()
+    kernels._log_positive(logs, size, np.empty(size, dtype=np.int32))
+    assert np.all(np.abs(logs - np.log(positive.astype(np.float64))) <= 3e-7 * np.maximum(1.0, np.abs(np.log(positive.astype(np.float64)))))
+
+
+def test_what_neighbours_hear_starts_on_a_cache_line():
+    """The walk reads voices' rows at random: a row must not straddle two cache lines (it costs half as much again)."""
+    data = small_data(days=1, population={"users": 3000}, engine="compiled", events=[])
+    model = AttentionModel(Scenario.model_validate(data), 1)
+    assert model.compiled.voices.ctypes.data % 64 == 0
+    assert model.compiled.voices.strides[0] == 32  # 2 brands x 4 figures + 1 social sink, padded to 16 columns
+
+
 def test_auto_engine_is_numpy_for_small_populations_and_compiled_from_the_threshold():
     assert resolve_engine("auto", COMPILED_FROM - 1) == "numpy"
     assert resolve_engine("auto", COMPILED_FROM) == "compiled"
