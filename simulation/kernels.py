@@ -10,6 +10,14 @@ the number of threads, and it does not depend on the order users are visited.
 The arithmetic is that of the numpy path in `simulation.model`; only the random
 numbers differ (that path draws from the model's numpy generator), so the two
 agree in distribution, not draw for draw.
+
+Inside a chunk, users are taken in blocks of `BLOCK`, and the inner loops
+run along a block so that the compiler makes them vector code. What keeps a
+loop vector code here (LLVM's loop vectoriser, seen in its remarks): unsigned
+indices (numba wraps a negative signed index around, and that stops it), no
+branches and no calls (selects and the polynomials below instead of libm),
+products rather than selects inside sums, and few arrays per loop (too many
+and it gives up on proving they do not overlap).
 """
 
 from __future__ import annotations
