@@ -235,7 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     model = AttentionModel(scenario, seed, days=args.days)  # reads graph files: bad ones fail here, before writing
     if model.engine == "compiled" and not args.quiet and not kernels.compiled_on_disk():
-        print("Compiling the compiled engine's kernels for this machine (once: about half a minute; "
+        print("Compiling the compiled engine's kernels for this machine (once: about a minute; "
               "later runs load them from numba's cache)...", file=sys.stderr)
     bar = _progress(model.days, args.quiet)
     for _ in range(model.days):

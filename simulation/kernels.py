@@ -1,6 +1,6 @@
 """Compiled kernels of the day (numba): one pass over users per phase, on every core.
 
-Users are cut into fixed chunks of `CHUNK` users and the chunks are shared
+Users are cut into chunks (`chunk_size`: 16,384 users, fewer in small populations) and the chunks are shared
 among threads (`prange`). Every random number is a pure function of the run's
 key, the day, a stream number and the user (a counter-based generator: the
 splitmix64 mix of a counter), and every sum over users is made of per-chunk
@@ -38,8 +38,11 @@ except ImportError:  # pragma: no cover - numba is a dependency; this is the fal
 
 AVAILABLE = numba is not None
 
-#: Users per chunk: the unit of work of a thread and of partial sums.
+#: Users per chunk (at most): the unit of work of a thread and of partial sums.
 CHUNK = 16_384
+#: Chunks are halved, down to MIN_CHUNK users, until a population has at least this many (work for every core).
+MIN_CHUNKS = 16
+MIN_CHUNK = 1024
 #: Fixed point of what neighbours hear (see `deliver`): 1.0 is UNIT, a resolution of 1.5e-5.
 UNIT = 65535
 #: Users per block inside a chunk: a block's sinks x users scratch stays in the first-level cache.
@@ -68,7 +71,7 @@ _RECIPROCALS = 1.0 / np.maximum(np.arange(_INVERSION_STEPS + 1), 1)  # 1/k: a pr
 
 def compiled_on_disk() -> bool:
     """Whether numba's cache already holds the day's kernels (else the first call compiles them:
-    about half a minute on a 2-core machine, once). True when it cannot tell."""
+    about 50 s on a 2-core machine, once). True when it cannot tell."""
     if not AVAILABLE:
         return True
     try:
@@ -78,9 +81,22 @@ def compiled_on_disk() -> bool:
         return True
 
 
+def chunk_size(n: int) -> int:
+    """Users per chunk for a population of n: CHUNK, halved while that makes fewer than MIN_CHUNKS chunks.
+
+    It depends on n alone, never on the number of threads, so results do not
+    either; small populations get enough chunks to keep every core busy.
+    """
+    size = CHUNK
+    while size > MIN_CHUNK and (n + size - 1) // size < MIN_CHUNKS:
+        size //= 2
+    return size
+
+
 def chunks(n: int) -> int:
     """Number of chunks for n users."""
-    return (n + CHUNK - 1) // CHUNK
+    size = chunk_size(n)
+    return (n + size - 1) // size
 
 
 def threads() -> int:
@@ -123,6 +139,8 @@ if AVAILABLE:
             return context.get_dummy_value()
 
         return signature, codegen
+
+    _chunk_size = njit(cache=True, inline="always")(chunk_size)
 
     @njit(cache=True, inline="always", error_model="numpy")
     def mix64(z):
@@ -232,9 +250,10 @@ if AVAILABLE:
     def column_totals(values):
         """Sums of each column of values (users x k), as per-chunk partial sums added in order."""
         n, k = values.shape
-        parts = np.zeros(((n + CHUNK - 1) // CHUNK, k))
+        chunk = _chunk_size(n)
+        parts = np.zeros(((n + chunk - 1) // chunk, k))
         for c in prange(parts.shape[0]):
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for i in range(c * chunk, min(n, (c + 1) * chunk)):
                 for j in range(k):
                     parts[c, j] += values[i, j]
         total = np.zeros(k)
@@ -344,7 +363,8 @@ if AVAILABLE:
         """
         sinks, n = slots.shape
         slots_per_day = np.float32(1.0 / per_slot_share)
-        nchunks = (n + CHUNK - 1) // CHUNK
+        chunk = _chunk_size(n)
+        nchunks = (n + chunk - 1) // chunk
         minutes = np.zeros((nchunks, sinks))
         visitors = np.zeros((nchunks, sinks), dtype=np.int64)
         brands = destination_columns.size
@@ -361,8 +381,8 @@ if AVAILABLE:
             mantissa = np.empty(BLOCK, dtype=np.float32)
             chunk_minutes = np.zeros(sinks)
             chunk_visitors = np.zeros(sinks, dtype=np.int64)
-            end = min(n, (c + 1) * CHUNK)
-            for start in range(c * CHUNK, end, BLOCK):
+            end = min(n, (c + 1) * chunk)
+            for start in range(c * chunk, end, BLOCK):
                 size = min(BLOCK, end - start)
                 first = np.uint64(start)  # unsigned indices: no wrap-around of negative ones, which stops vector code
                 for k in range(np.uint64(size)):
@@ -424,10 +444,11 @@ if AVAILABLE:
     def visitor_keys(slots_row, key):
         """Random keys of the users who visited (slots_row > 0), to choose whom a brand answers."""
         n = slots_row.size
-        nchunks = (n + CHUNK - 1) // CHUNK
+        chunk = _chunk_size(n)
+        nchunks = (n + chunk - 1) // chunk
         counts = np.zeros(nchunks + 1, dtype=np.int64)
         for c in prange(nchunks):
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for i in range(c * chunk, min(n, (c + 1) * chunk)):
                 if slots_row[i] > 0:
                     counts[c + 1] += 1
         for c in range(nchunks):
@@ -435,7 +456,7 @@ if AVAILABLE:
         out = np.empty(counts[nchunks], dtype=np.uint64)
         for c in prange(nchunks):
             k = counts[c]
-            for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            for i in range(c * chunk, min(n, (c + 1) * chunk)):
                 if slots_row[i] > 0:
                     out[k] = mix64(key + np.uint64(i) * _GAMMA)
                     k += 1
@@ -464,7 +485,8 @@ if AVAILABLE:
         """
         sinks, n = slots.shape
         brands = destination_columns.size
-        nchunks = (n + CHUNK - 1) // CHUNK
+        chunk = _chunk_size(n)
+        nchunks = (n + chunk - 1) // chunk
         sums = np.zeros((nchunks, brands, 7))
         ad_sinks = np.flatnonzero(ad_load > 0)
         for c in prange(nchunks):
@@ -482,8 +504,8 @@ if AVAILABLE:
             mantissa = np.empty(BLOCK, dtype=np.float32)
             said = np.empty((4, BLOCK), dtype=np.uint16)
             total = np.zeros((brands, 7))
-            end = min(n, (c + 1) * CHUNK)
-            for start in range(c * CHUNK, end, BLOCK):
+            end = min(n, (c + 1) * chunk)
+            for start in range(c * chunk, end, BLOCK):
                 size = min(BLOCK, end - start)
                 first = np.uint64(start)  # unsigned indices: no wrap-around of negative ones, which stops vector code
                 for k in range(np.uint64(size)):
@@ -638,13 +660,14 @@ if AVAILABLE:
         social = heard_social.shape[0]
         width = voices.shape[1]
         to_unit = 1.0 / UNIT
-        nchunks = (n + CHUNK - 1) // CHUNK
+        chunk = _chunk_size(n)
+        nchunks = (n + chunk - 1) // chunk
         counts = np.zeros((nchunks, brands, 2), dtype=np.int64)
         for c in prange(nchunks):
             summed = np.zeros((BLOCK, width), dtype=np.int64)
             heard = np.zeros((width, BLOCK))  # neighbours' mean voices, column by column
-            end = min(n, (c + 1) * CHUNK)
-            for start in range(c * CHUNK, end, BLOCK):
+            end = min(n, (c + 1) * chunk)
+            for start in range(c * chunk, end, BLOCK):
                 size = min(BLOCK, end - start)
                 first = np.uint64(start)  # unsigned indices: no wrap-around of negative ones, which stops vector code
                 if complete:
