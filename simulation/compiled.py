@@ -147,7 +147,7 @@ class CompiledDay:
             self._spread_word_of_mouth(model)
 
     def _spread_word_of_mouth(self, model: "AttentionModel") -> None:
-        """Word of mouth, then (user by user, in the same pass) purchases and the users' part of learning."""
+        """Word of mouth, then (for each block of users, in the same pass) purchases and the users' part of learning."""
         pop, cfg = model.population, model.config
         wom, market = cfg.word_of_mouth, cfg.market
         totals = kernels.column_totals(self.voices) if self.complete else np.zeros(1)

@@ -214,7 +214,7 @@ if AVAILABLE:
         for k in range(np.uint64(size)):
             counter = ((np.uint64(first) + k) * brands + b) * _POISSON_DRAWS
             inverted = lam[k] > 0.0 and lam[k] < 10.0
-            u[k] = _unit(key, counter) if inverted else 0.0  # 0: no term is below it, the draw stays 0
+            u[k] = _unit(key, counter) if inverted else 0.0  # 0: no cumulative sum is below it, the draw stays 0
             cumulative[k] = probability[k]
             shown[k] = 0.0
         for term in range(1, _INVERSION_STEPS + 1):
@@ -223,7 +223,7 @@ if AVAILABLE:
                 more = u[k] > cumulative[k]
                 shown[k] += 1.0 if more else 0.0
                 below += 1 if more else 0
-                probability[k] *= lam[k] * _RECIPROCALS[term]
+                probability[k] *= max(lam[k], 0.0) * _RECIPROCALS[term]  # (a negative mean must not shrink the sum)
                 cumulative[k] += probability[k]
             if below == 0:
                 break
@@ -318,7 +318,7 @@ if AVAILABLE:
 
     @njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
     def _exp_negative(values, size, bits):
-        """values[k] = exp(values[k]) for k < size, in float64, for values[k] <= 0 (exactly 0 below -708).
+        """values[k] = exp(values[k]) for k < size, in float64, for values[k] <= 0 (exactly 0 from -708 down).
 
         As `_exp_shifted`, in double precision: Taylor polynomial of degree 12
         on |f| <= 0.35 (truncation 2e-16), 2^n written in the exponent bits.

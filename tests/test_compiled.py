@@ -56,6 +56,10 @@ def test_a_block_of_mixed_means_gets_each_its_own_poisson_law():
     draws = kernels.poissons(lam, key).reshape(-1, means.size)
     assert np.all(draws == np.floor(draws))
     assert np.all(draws[:, 0] == 0)
+    # a mean of 0 or below (never made by deliver) draws 0 and leaves the block's other draws alone
+    odd = lam.copy()
+    odd[::means.size] = -5.0
+    assert np.array_equal(kernels.poissons(odd, key), kernels.poissons(lam, key))
     for column, mean in enumerate(means[1:], start=1):
         assert abs(draws[:, column].mean() - mean) < 4 * np.sqrt(mean / draws.shape[0]), mean
         assert abs(draws[:, column].var() / mean - 1) < 4 * np.sqrt(2 / draws.shape[0]) + 0.01, mean
@@ -117,9 +121,11 @@ def _figures(model: AttentionModel) -> dict:
             "brands": [(b.impressions_total, b.sales_total, b.clicks_total, b.answers_today) for b in model.brands]}
 
 
-def test_results_do_not_depend_on_the_number_of_threads():
+@pytest.mark.parametrize("users", [9_000, 5 * kernels.CHUNK + 123])  # chunks of 1,024 and of 4,096 users
+def test_results_do_not_depend_on_the_number_of_threads(users):
     """Per-chunk random streams and partial sums: one thread or all of them give the same run, bit for bit."""
-    data = small_data(days=8, population={"users": 5 * kernels.CHUNK + 123}, engine="compiled")
+    assert kernels.chunks(users) >= kernels.MIN_CHUNKS // 2
+    data = small_data(days=8, population={"users": users}, engine="compiled")
     runs = []
     before = numba.get_num_threads()
     try:
