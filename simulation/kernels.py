@@ -197,6 +197,11 @@ if AVAILABLE:
                 return int(k)
         return int(math.floor(lam + 0.5))  # 31 rejections in a row: probability below 1e-30
 
+    @njit(cache=True, inline="always", error_model="numpy")
+    def _poisson_counter(user, brands, b):
+        """The first of the 64 counters of the Poisson draw of (user, brand b of `brands`)."""
+        return (np.uint64(user) * brands + b) * _POISSON_DRAWS
+
     @njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
     def _draw_poissons(lam, size, key, first, brands, b, shown, probability, cumulative, u, bits):
         """shown[k] ~ Poisson(lam[k]) for k < size, for user first + k and brand b of `brands`.
@@ -212,9 +217,8 @@ if AVAILABLE:
             probability[k] = -min(max(lam[k], 0.0), 10.0)
         _exp_negative(probability, size, bits)  # P(0) = e^-lam
         for k in range(np.uint64(size)):
-            counter = ((np.uint64(first) + k) * brands + b) * _POISSON_DRAWS
             inverted = lam[k] > 0.0 and lam[k] < 10.0
-            u[k] = _unit(key, counter) if inverted else 0.0  # 0: no cumulative sum is below it, the draw stays 0
+            u[k] = _unit(key, _poisson_counter(np.uint64(first) + k, brands, b)) if inverted else 0.0  # 0: no cumulative sum is below it, the draw stays 0
             cumulative[k] = probability[k]
             shown[k] = 0.0
         for term in range(1, _INVERSION_STEPS + 1):
@@ -229,7 +233,7 @@ if AVAILABLE:
                 break
         for k in range(size):
             if lam[k] >= 10.0:
-                shown[k] = _poisson_from_10(lam[k], key, (np.uint64(first + k) * brands + b) * _POISSON_DRAWS)
+                shown[k] = _poisson_from_10(lam[k], key, _poisson_counter(first + k, brands, b))
 
     @_jit
     def poissons(lam, key):
