@@ -5,6 +5,7 @@ PY := .venv/bin/python
 
 setup:
 	@bash scripts/bootstrap.sh
+	@$(PY) -m simulation.engine.warm
 
 run: setup
 	$(PY) run.py run scenarios/relational_vs_billboard.yaml --out results/relational_vs_billboard --force

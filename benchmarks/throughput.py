@@ -2,11 +2,10 @@
 
 Run from the repository root::
 
-    python benchmarks/throughput.py [--sizes 10000,...,1000000] [--days N] [--engine compiled|numpy]
-                                    [--quick] [--json PATH] [--figure PATH]
+    python benchmarks/throughput.py [--sizes 10000,...,1000000] [--days N] [--quick] [--json PATH] [--figure PATH]
 
-For each size N the full model (`simulation.model.AttentionModel`, engine
-"compiled" by default: numba kernels on every core) is built twice in one process:
+For each size N the full model (`simulation.model.AttentionModel`: numba kernels, on as many
+threads as pay) is built twice in one process:
 
 * a timing pass, untraced: the build is timed, a few warm-up days run, then K
   days (`model.step()`) are timed; throughput is N x K / seconds;
@@ -21,8 +20,8 @@ The exponent of a least-squares fit of log(step time) on log(N) tells how the
 cost grows with the population (the graph's edges grow with N: m = 3).
 
 The naive reference is one `mesa.Agent` per user with a pure-Python `step()`
-doing the same per-user arithmetic (see `NaiveUser.step`), activated by
-`model.agents.shuffle_do("step")`. It is timed at one small size only.
+calling the engine's own rules (`simulation.engine.mechanisms`, see `NaiveUser.step`),
+activated by `model.agents.shuffle_do("step")`. It is timed at one small size only.
 """
 
 from __future__ import annotations
@@ -47,12 +46,26 @@ if __package__ in (None, ""):  # run as a script: make `simulation` importable f
 
 import mesa
 import networkx as nx
+import numba
 import numpy as np
 
-from simulation import kernels
-from simulation.adoption import impression_rates
 from simulation.config import SINK_KINDS, Scenario
+from simulation.engine import mechanisms
+from simulation.engine.threads import threads
+from simulation.engine.warm import warm_up
+from simulation.engine.inventory import impression_rates
+from simulation.engine.parameters import day_parameters
 from simulation.model import AGENT_VIEW_LIMIT, AttentionModel
+
+# The engine's rules, as plain Python functions, for the naive reference.
+(sink_utility, network_pull, destination_pull, logit_weight, slots_up_to, ad_wear, unmoved_by_ads, unengaged,
+ external_pull, awareness_after_exposure, trust_after_answer, fatigue_after_impressions, savviness_after_ads, voices,
+ awareness_after_listening, trust_after_listening, adoption_hazard, repurchase_probability, trust_after_purchase,
+ overnight) = (mechanisms.python_of(getattr(mechanisms, name)) for name in (
+    "sink_utility", "network_pull", "destination_pull", "logit_weight", "slots_up_to", "ad_wear", "unmoved_by_ads",
+    "unengaged", "external_pull", "awareness_after_exposure", "trust_after_answer", "fatigue_after_impressions",
+    "savviness_after_ads", "voices", "awareness_after_listening", "trust_after_listening", "adoption_hazard",
+    "repurchase_probability", "trust_after_purchase", "overnight"))
 
 TARGET_SIZE = 1_000_000  # every target is checked at this many users
 TARGET_THROUGHPUT = 6_000_000  # user-steps per second
@@ -81,7 +94,7 @@ SINK_TABLE: tuple[tuple[str, str, float, float, float], ...] = (
 
 # --------------------------------------------------------------------------- scenario
 
-def build_scenario(users: int, days: int, launch_day: int, crisis_day: int, engine: str = "compiled") -> Scenario:
+def build_scenario(users: int, days: int, launch_day: int, crisis_day: int) -> Scenario:
     """12 sinks, a billboard and a relational brand with equal budgets, BA graph m=3, a launch and a crisis.
 
     Budgets and the content scale grow with N (0.02 and 0.05 per user per day)
@@ -93,7 +106,6 @@ def build_scenario(users: int, days: int, launch_day: int, crisis_day: int, engi
     common = {"budget_per_day": budget, "content_scale": 0.05 * users}
     return Scenario.model_validate({
         "name": "throughput benchmark",
-        "engine": engine,
         "days": days,
         "seed": SEED,
         "population": {"users": users},  # agent_views stays null: the model's default
@@ -112,10 +124,9 @@ def build_scenario(users: int, days: int, launch_day: int, crisis_day: int, engi
     })
 
 
-def scenario_for(users: int, warmup: int, steps: int, engine: str = "compiled") -> Scenario:
+def scenario_for(users: int, warmup: int, steps: int) -> Scenario:
     """The benchmark scenario: the launch during warm-up, the crisis on the first timed day."""
-    return build_scenario(users, days=warmup + steps, launch_day=min(2, warmup + 1), crisis_day=warmup + 1,
-                          engine=engine)
+    return build_scenario(users, days=warmup + steps, launch_day=min(2, warmup + 1), crisis_day=warmup + 1)
 
 
 # --------------------------------------------------------------------------- the full model
@@ -125,7 +136,7 @@ class SizeResult:
     """Figures for one population size."""
 
     users: int
-    engine: str
+    threads: str  # the thread count each phase (attention / exposure / word of mouth) last ran on
     agent_views: bool
     columns: int
     warmup: int
@@ -209,17 +220,17 @@ def trace_full_model(config: Scenario, warmup: int, steps: int) -> tuple[int, in
     return build_peak - base, held - base, step_peak - base, rss
 
 
-def bench_size(users: int, warmup: int, steps: int, engine: str = "compiled") -> SizeResult:
+def bench_size(users: int, warmup: int, steps: int) -> SizeResult:
     """Time and trace the full model at one size."""
-    config = scenario_for(users, warmup, steps, engine)
+    config = scenario_for(users, warmup, steps)
     build, each, model = time_full_model(config, warmup, steps)
     views = bool(model.users)
     columns = len(model.all_sinks)
-    used = model.engine
+    used = "/".join(str(t) for t in model.engine.threads.summary()["last"].values())
     del model
     build_peak, held, step_peak, rss = trace_full_model(config, warmup, steps)
     total = sum(each)
-    return SizeResult(users=users, engine=used, agent_views=views, columns=columns, warmup=warmup, steps=steps,
+    return SizeResult(users=users, threads=used, agent_views=views, columns=columns, warmup=warmup, steps=steps,
                       build_seconds=build, step_seconds=total, user_steps_per_second=users * steps / total,
                       steady_bytes_per_user=held / users, step_peak_bytes_per_user=step_peak / users,
                       build_peak_bytes_per_user=build_peak / users,
@@ -246,7 +257,7 @@ def plot_scaling(rows: list[SizeResult], ax):
     ax.loglog(n, t[-1] * (n / n[-1]) * 1e3, ":", color="0.5", label="linear (∝ N), through the largest N")
     ax.set_xlabel("users N (Barabási–Albert m = 3: edges ≈ 3N)")
     ax.set_ylabel("milliseconds per day (one step)")
-    ax.set_title(f"Cost of a day against population ({rows[-1].engine} engine)")
+    ax.set_title("Cost of a day against population")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
     return ax
@@ -257,10 +268,14 @@ def plot_scaling(rows: list[SizeResult], ax):
 class NaiveUser(mesa.Agent):
     """One user as a plain Mesa agent: all its state in Python attributes, its day in Python.
 
-    Neighbours are read through a double buffer (index `model.parity ^ 1`:
-    their state at the end of yesterday), so the order `shuffle_do` picks does
-    not matter. Market-wide totals a single pass cannot know yet today (ad
-    inventory, visitors per destination) are yesterday's, gathered by the model.
+    Every per-user rule is the engine's own (`simulation.engine.mechanisms`, called
+    in Python through `python_of`), so the two cannot drift apart; the Poisson and
+    uniform draws come from Mesa's generators instead of the engine's streams.
+    What a one-pass agent loop cannot know yet today is taken from yesterday:
+    neighbours are read through a double buffer (index `model.parity ^ 1`: their
+    state at the end of yesterday), so the order `shuffle_do` picks does not
+    matter, and market-wide totals (ad inventory, visitors per destination) are
+    yesterday's, gathered by the model.
     """
 
     def __init__(self, model: "NaiveModel", kinds: int, brands: int) -> None:
@@ -285,54 +300,49 @@ class NaiveUser(mesa.Agent):
         self.purchases = [0] * brands
         self.reached = [False] * brands
         self.fan = [False] * brands
-        self.advocate = [[0.0] * brands, [0.0] * brands]  # [parity][brand], what neighbours hear
-        self.speaking = [[0.0] * brands, [0.0] * brands]
-        self.voice = [[0.0] * brands, [0.0] * brands]
+        zeros = [[0.0] * brands, [0.0] * brands]  # [parity][brand]: what neighbours hear
+        self.advocacy, self.speaking, self.positive, self.negative = ([list(z) for z in zeros] for _ in range(4))
         self.neighbours: list[NaiveUser] = []
 
     def step(self) -> None:
         """Choose today's slots, see ads and visit destinations, listen, buy, forget."""
         m = self.model
-        cfg = m.config
+        p = m.params
         today, yesterday = m.parity, m.parity ^ 1
-        n_slots = m.slots_per_day
         neighbours = self.neighbours
         degree = len(neighbours)
         before = self.slots[yesterday]
         columns = len(before)
 
-        # utilities: appeal + novelty + taste + habit x yesterday's share + network x neighbours' share
+        # §7.3 utilities, §7.4 the slots by systematic sampling
         utility = [0.0] * columns
         for j in range(columns):
             if not m.active[j]:
                 utility[j] = -math.inf
                 continue
-            u = m.pull[j] + self.taste[m.kind_of[j]] + m.habit * before[j] / n_slots
+            u = sink_utility(self.taste[m.kind_of[j]], m.pull[j], p.habit_per_slot, before[j])
             effect = m.network_effect[j]
             if effect > 0 and degree:
-                u += effect * sum(nb.slots[yesterday][j] for nb in neighbours) / (n_slots * degree)
+                u += network_pull(effect * p.per_slot_share, sum(nb.slots[yesterday][j] for nb in neighbours) / degree)
             utility[j] = u
         for b, column in enumerate(m.destinations):
-            utility[column] += m.trust_pull * abs(self.trust[b]) + math.log(self.awareness[b] + 1e-3)
-
-        # multinomial logit and systematic sampling of the slots (choose_slots, one user)
+            utility[column] += destination_pull(self.trust[b], self.awareness[b], p.trust_pull, p.awareness_floor)
         top = max(utility)
         cumulative = []
         total = 0.0
         for u in utility:
-            total += math.exp(u - top)
+            total += logit_weight(u, top)
             cumulative.append(total)
         offset = m.random.random()
         counts = self.slots[today]
         previous = 0
         for j in range(columns):
-            edge = min(math.floor(cumulative[j] / total * n_slots + offset), n_slots)
+            edge = int(slots_up_to(cumulative[j], total, p.slots_per_day, offset))
             counts[j] = edge - previous
             previous = edge
 
-        # exposures: impressions where the time goes, answers at destinations
-        per_slot = self.budget / n_slots
-        adv, market = cfg.advertising, cfg.market
+        # §7.5-7.8 exposures: impressions where the time goes, answers at destinations
+        per_slot = self.budget * p.per_slot_share
         ads_seen = 0.0
         expected = [0.0] * m.n_brands
         for j in range(columns):
@@ -349,58 +359,54 @@ class NaiveUser(mesa.Agent):
         external = [0.0] * m.n_brands
         for b, column in enumerate(m.destinations):
             shown = int(m.rng.poisson(expected[b])) if expected[b] > 0 else 0
-            per_impression = adv.ad_effect * (1.0 - self.savviness) * math.exp(-self.fatigue[b])
-            ad_response = 1.0 - (1.0 - per_impression) ** shown
-            dest_minutes = counts[column] * per_slot
-            engagement = 1.0 - math.exp(-dest_minutes / market.engagement_minutes)
-            visiting = dest_minutes > 0
+            wear = ad_wear(self.savviness, self.fatigue[b])
+            response = 1.0 - unmoved_by_ads(shown, p.ad_effect * m.campaign_novelty[b], wear)
+            stay = counts[column] * per_slot
+            visiting = stay > 0
             if visiting:
                 m.visitors_today[b] += 1
                 if m.random.random() < m.answer_chance[b]:
-                    self.trust[b] += m.answer_gain * (1.0 - self.trust[b])
-            external[b] = 1.0 - (1.0 - ad_response) * (1.0 - engagement)
-            self.awareness[b] += (1.0 - self.awareness[b]) * external[b]
-            self.fatigue[b] += shown * adv.fatigue_per_impression
+                    self.trust[b] = trust_after_answer(self.trust[b], p.answer_gain)
+            pull = external_pull(response, unengaged(stay, p.engagement_minutes), visiting)
+            external[b] = 1.0 if p.full_exposure else pull
+            self.awareness[b] = awareness_after_exposure(self.awareness[b], pull)
+            self.fatigue[b] = fatigue_after_impressions(self.fatigue[b], shown, p.fatigue_per_impression)
             self.reached[b] = self.reached[b] or shown > 0
             self.fan[b] = self.fan[b] or visiting
             m.impressions_today[b] += shown
-        self.savviness = min(1.0, self.savviness + adv.savviness_growth / 1000.0 * ads_seen * (1.0 - self.savviness))
+            # what tomorrow's listeners will hear (§7.9, §7.16)
+            said = voices(self.trust[b], self.adopted[b], self.fan[b], False, p.paid_voice)
+            self.advocacy[today][b], speaks, self.positive[today][b], self.negative[today][b] = said
+            self.speaking[today][b] = 1.0 if speaks else 0.0
+        self.savviness = savviness_after_ads(self.savviness, ads_seen, p.savviness_per_ad)
 
-        # word of mouth, then first and repeat purchases
-        wom = cfg.word_of_mouth
+        # §7.9-7.13 word of mouth, then first and repeat purchases, then the night
         for b in range(m.n_brands):
             if degree:
-                pull = sum(nb.advocate[yesterday][b] for nb in neighbours) / degree
-                listening = sum(nb.speaking[yesterday][b] for nb in neighbours) / degree
-                opinion = sum(nb.voice[yesterday][b] for nb in neighbours) / degree
+                heard = [sum(getattr(nb, name)[yesterday][b] for nb in neighbours) / degree
+                         for name in ("advocacy", "speaking", "positive", "negative")]
             else:
-                pull = listening = opinion = 0.0
-            self.awareness[b] += wom.awareness_spread * listening * (1.0 - self.awareness[b])
-            self.trust[b] = min(1.0, max(-1.0, self.trust[b] + wom.trust_influence * (opinion - listening * self.trust[b])))
-            p_eff = market.p * (1.0 if market.exposure == "full" else external[b])
-            hazard = 1.0 - (1.0 - p_eff) * (1.0 - market.q * pull)
-            again = market.repurchase_rate * (1.0 + self.trust[b]) * 0.5
+                heard = [0.0] * 4
+            advocacy, listening, positive, negative = heard
+            aware = awareness_after_listening(self.awareness[b], p.awareness_spread, listening)
+            trust = trust_after_listening(self.trust[b], p.trust_influence, positive, negative, p.negativity_bias,
+                                          listening)
             draw = m.random.random()
-            bought = False
             if not self.adopted[b]:
-                if draw < hazard:
-                    self.adopted[b] = bought = True
+                bought = draw < adoption_hazard(p.p * external[b], p.q * advocacy)
+                if bought:
+                    self.adopted[b] = True
                     self.adoption_day[b] = m.day
                     m.new_adopters_today[b] += 1
-            elif draw < again:
-                bought = True
+            else:
+                bought = draw < repurchase_probability(trust, p.repurchase_rate)
             if bought:
                 self.purchases[b] += 1
                 m.sales_today[b] += 1
-                self.trust[b] += market.experience_weight * (m.quality[b] - self.trust[b])
-            # forget, recover, and say what tomorrow's listeners will hear
-            self.fatigue[b] *= 1.0 - adv.fatigue_recovery
-            self.awareness[b] *= 1.0 - market.awareness_forgetting
-            trust = self.trust[b]
-            speaks = self.adopted[b] or self.fan[b] or trust < 0
-            self.speaking[today][b] = 1.0 if speaks else 0.0
-            self.advocate[today][b] = max(trust, 0.0) if self.adopted[b] else 0.0
-            self.voice[today][b] = (trust * wom.negativity_bias if trust < 0 else trust) if speaks else 0.0
+                trust = trust_after_purchase(trust, p.experience_weight, m.quality[b])
+            self.trust[b] = trust
+            self.fatigue[b] = overnight(self.fatigue[b], p.fatigue_kept)
+            self.awareness[b] = overnight(aware, p.awareness_kept)
 
 
 class NaiveModel(mesa.Model):
@@ -412,9 +418,7 @@ class NaiveModel(mesa.Model):
         self.day = 0
         self.parity = 0
         self.slots_per_day = config.population.slots_per_day
-        self.habit = config.population.habit
-        self.trust_pull = config.relational.trust_pull
-        self.answer_gain = config.relational.answer_trust_gain
+        self.params = day_parameters(config)
         launches = [e for e in config.events if e.type == "platform_launch"]
         sinks = list(config.sinks) + [e.sink for e in launches]
         self.launch_days = {len(config.sinks) + i: e.day for i, e in enumerate(launches)}
@@ -431,6 +435,7 @@ class NaiveModel(mesa.Model):
         self.network_effect = [s.network_effect for s in sinks] + [b.destination.network_effect for b in self.brand_configs]
         self.active = [j not in self.launch_days for j in range(len(sinks))] + [True] * self.n_brands
         self.quality = [b.quality for b in self.brand_configs]
+        self.campaign_novelty = [1.0] * self.n_brands
         columns = len(self.columns)
         self.inventory_today = [0.0] * columns
         self.visitors_today = [0] * self.n_brands
@@ -465,7 +470,8 @@ class NaiveModel(mesa.Model):
             wanted.append(brand.budget_per_day * (1.0 - share) / brand.cpm * 1000.0)
             capacity.append(relational * brand.service_share / brand.cost_per_answer)
             content = relational * (1.0 - brand.service_share)
-            self.pull[self.destinations[b]] += self.config.relational.content_pull * math.log1p(content / brand.content_scale)
+            self.pull[self.destinations[b]] += (self.campaign_novelty[b] * self.config.relational.content_pull
+                                                * math.log1p(content / brand.content_scale))
         ad_mask = np.array([[self.ad_load[j] > 0 and j not in self.destinations] * self.n_brands
                             for j in range(len(self.columns))], dtype=bool)
         if self.day > 1:
@@ -486,6 +492,8 @@ class NaiveModel(mesa.Model):
         self.plan()
         self.agents.shuffle_do("step")
         self.novelty = [n * (1.0 - d) if on else n for n, d, on in zip(self.novelty, self.novelty_decay, self.active)]
+        decay = self.config.market.campaign_novelty_decay
+        self.campaign_novelty = [n * (1.0 - decay) for n in self.campaign_novelty]
 
 
 @dataclass
@@ -499,7 +507,7 @@ class NaiveResult:
 
 def bench_naive(users: int, warmup: int, steps: int) -> NaiveResult:
     """Time the naive reference on the same scenario."""
-    config = scenario_for(users, warmup, steps, "numpy")
+    config = scenario_for(users, warmup, steps)
     gc.collect()
     start = time.perf_counter()
     model = NaiveModel(config, SEED)
@@ -537,8 +545,9 @@ def machine() -> dict[str, Any]:
         "numpy": np.__version__,
         "mesa": mesa.__version__,
         "networkx": nx.__version__,
-        "numba": kernels.numba.__version__ if kernels.AVAILABLE else "not installed",
-        "numba threads": kernels.numba.get_num_threads() if kernels.AVAILABLE else 0,
+        "numba": numba.__version__,
+        "threads allowed": threads(),
+        "load average (1 min)": round(os.getloadavg()[0], 2),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -588,7 +597,7 @@ def targets(rows: list[SizeResult]) -> list[dict[str, Any]]:
 def markdown(rows: list[SizeResult], naive: NaiveResult, checks: list[dict[str, Any]], info: dict[str, Any]) -> str:
     """The report: table, naive reference, targets, machine."""
     lines = [
-        "| N | engine | agent views | build s | user-steps/s | x naive | steady B/user | step-peak B/user "
+        "| N | threads | agent views | build s | user-steps/s | x naive | steady B/user | step-peak B/user "
         "| build-peak B/user | RSS high-water B/user |",
         "|---:|:---|:---|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -596,7 +605,7 @@ def markdown(rows: list[SizeResult], naive: NaiveResult, checks: list[dict[str, 
         views = "on" if r.agent_views else "off"
         ratio = f"{floor_to(r.ratio_to_naive, 1):,.1f}" if r.ratio_to_naive is not None else "-"
         rss = f"{ceil_to(r.rss_peak_bytes_per_user, 1):,.1f}" if r.rss_peak_bytes_per_user is not None else "-"
-        lines.append(f"| {r.users:,} | {r.engine} | {views} | {ceil_to(r.build_seconds, 2):,.2f} | "
+        lines.append(f"| {r.users:,} | {r.threads} | {views} | {ceil_to(r.build_seconds, 2):,.2f} | "
                      f"{math.floor(r.user_steps_per_second):,} | {ratio} | "
                      f"{ceil_to(r.steady_bytes_per_user, 1):,.1f} | {ceil_to(r.step_peak_bytes_per_user, 1):,.1f} | "
                      f"{ceil_to(r.build_peak_bytes_per_user, 1):,.1f} | {rss} |")
@@ -646,8 +655,6 @@ def markdown(rows: list[SizeResult], naive: NaiveResult, checks: list[dict[str, 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default=None, help=f"Comma-separated user counts (default {DEFAULT_SIZES}).")
-    parser.add_argument("--engine", choices=("compiled", "numpy"), default="compiled",
-                        help="Engine of the full model (default compiled: numba kernels on every core).")
     parser.add_argument("--days", type=int, default=None, help="Timed steps per size (default 20; 5 with --quick).")
     parser.add_argument("--warmup", type=int, default=None, help="Untimed steps before timing (default 3; 1 with --quick).")
     parser.add_argument("--naive-users", type=int, default=None, help="Users in the naive reference (default 10000; 2000 with --quick).")
@@ -670,14 +677,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ["ATTENTION_MARKET_GRAPH_CACHE"] = "off"  # the build is measured: never read from the graph cache
-    if args.engine == "compiled" and not kernels.AVAILABLE:
-        print("error: --engine compiled needs numba (pip install numba), or use --engine numpy", file=sys.stderr)
-        return 2
+    warm_up()  # compile (or load) the kernels before anything is timed
     naive = bench_naive(args.naive_users, warmup=1, steps=args.naive_days)
     print(f"naive reference: {naive.users:,} users, {math.floor(naive.user_steps_per_second):,} user-steps/s", file=sys.stderr)
     rows = []
     for users in args.sizes:
-        row = bench_size(users, args.warmup, args.days, args.engine)
+        row = bench_size(users, args.warmup, args.days)
         row.ratio_to_naive = row.user_steps_per_second / naive.user_steps_per_second
         rows.append(row)
         print(f"N={users:,}: build {row.build_seconds:.2f} s, {math.floor(row.user_steps_per_second):,} user-steps/s", file=sys.stderr)

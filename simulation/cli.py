@@ -15,9 +15,9 @@ import time
 import traceback
 from pathlib import Path
 
-from simulation import kernels
 from simulation.config import ScenarioError, load_scenario
 from simulation.experiments.executors import ExecutionLost, ExperimentFailed
+from simulation.engine.warm import compiled_on_disk, warm_up
 from simulation.outdir import check_out, staged
 
 EXIT_OK, EXIT_FAULT, EXIT_INPUT = 0, 1, 2
@@ -232,17 +232,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     check_out(out, args.force, keep=(loaded.path,))
 
     check_memory(scenario)
+    compile_seconds = _warm_engine(args.quiet)
     start = time.perf_counter()
     model = AttentionModel(scenario, seed, days=args.days)  # reads graph files: bad ones fail here, before writing
-    if model.engine == "compiled" and not args.quiet and not kernels.compiled_on_disk():
-        print("Compiling the compiled engine's kernels for this machine (once: about a minute; "
-              "later runs load them from numba's cache)...", file=sys.stderr)
     bar = _progress(model.days, args.quiet)
     for _ in range(model.days):
         model.step()
         bar.update(1)
     bar.close()
-    result = collect_result(model, time.perf_counter() - start)
+    result = collect_result(model, time.perf_counter() - start, compile_seconds)
 
     with staged(out) as staging:
         write_outputs(result, staging, loaded)
@@ -255,10 +253,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _warm_engine(quiet: bool) -> float:
+    """Compile the engine's kernels if numba's cache lacks them (saying so), else load them; returns seconds."""
+    if not quiet and not compiled_on_disk():
+        print("Compiling the engine for this machine (once: about a minute; `make` does it at set-up) ...",
+              file=sys.stderr)
+    return warm_up()
+
+
 def _brief(result) -> str:
     parts = [f"{name}: {b['sales']:,} sales, ROI {'n/a' if b['roi'] is None else format(b['roi'], '+.2f')}"
              for name, b in result.summary["brands"].items()]
-    return f"{result.days} days in {result.seconds:.1f} s. " + "; ".join(parts)
+    compiled = f" (after {result.compile_seconds:.0f} s compiling the engine)" if result.compile_seconds > 5 else ""
+    return f"{result.days} days in {result.seconds:.1f} s{compiled}. " + "; ".join(parts)
 
 
 def _progress(total: int, quiet: bool):
@@ -436,6 +443,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
     if solara is None:
         raise ScenarioError("serve needs the dashboard extra: pip install -e '.[dashboard]' (make setup installs it)")
+    _warm_engine(quiet=False)  # compile now, not on the class's first day (the server reads numba's cache)
     env = {**os.environ, "ATTENTION_MARKET_SCENARIO": str(scenario.resolve())}
     dashboard = Path(__file__).resolve().parent / "dashboard.py"
     print(f"Attention Market dashboard for {scenario} at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)

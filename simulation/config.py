@@ -247,10 +247,6 @@ class Scenario(Strict):
     description: str = Field("", max_length=5000, description="What question the scenario asks.")
     days: int = Field(365, ge=1, le=36_500, description="Days to simulate (one step is one day).")
     seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the model's random generator (--seed overrides it).")
-    engine: Literal["auto", "numpy", "compiled"] = Field(
-        "auto", description="How a day is computed: numpy (vectorised arrays, one core), compiled (numba kernels on every core; "
-        "the result does not depend on the number of cores) or auto (compiled from 50,000 users on when numba is installed, "
-        "else numpy). The two draw different random numbers and agree in distribution.")
     population: PopulationConfig = Field(default_factory=PopulationConfig, description="The users.")
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="The social graph.")
     sinks: list[SinkConfig] = Field(min_length=1, description="The attention sinks present on day 0 (brand destinations are added per brand).")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from simulation import adoption, kernels, metrics
-from simulation.attention import AWARENESS_FLOOR, choose_slots
+from simulation import metrics
 from simulation.brands import Brand
-from simulation.compiled import CompiledDay
-from simulation.config import SINK_KINDS, Scenario, ScenarioError, SinkConfig, SinkLaunch
+from simulation.config import SINK_KINDS, Scenario, SinkConfig, SinkLaunch
+from simulation.engine.day import EngineDay
 from simulation.events import EventQueue
 from simulation.network import build_network
 from simulation.population import Population, User
@@ -17,8 +16,6 @@ from simulation.sinks import BrandDestination, Sink, make_sink
 
 #: Above this many users, per-user Mesa views are made only when asked for.
 AGENT_VIEW_LIMIT = 100_000
-#: From this many users on, engine "auto" runs the compiled kernels (below it numba's start-up costs more than it saves).
-COMPILED_FROM = 50_000
 _AWARENESS_FIELD = 1 + list(metrics.BRAND_REPORTERS).index("awareness")  # in a brand record (day first)
 
 
@@ -74,8 +71,7 @@ class AttentionModel(mesa.Model):
                                      brands=config.brands, sinks=len(self.all_sinks), kinds=len(SINK_KINDS),
                                      rng=self.rng)
         self.events = EventQueue(config.events)
-        self.engine = resolve_engine(config.engine, n)
-        self.compiled = CompiledDay(self) if self.engine == "compiled" else None
+        self.engine = EngineDay(self)
         self._by_degree = np.argsort(-self.network.degree, kind="stable").astype(np.int32)  # influencers: best connected first
 
         views = config.population.agent_views
@@ -119,7 +115,7 @@ class AttentionModel(mesa.Model):
     # ------------------------------------------------------------------ the day
 
     def step(self) -> None:
-        """One day: events, brands, attention, exposure, word of mouth, purchases, learning, records."""
+        """One day: events, brands, attention, exposure, word of mouth and purchases, learning, records."""
         self.day += 1
         self.events.fire(self, self.day)
         self.copy_strategies()
@@ -128,8 +124,7 @@ class AttentionModel(mesa.Model):
         self.seed_influencers()
         self.allocate_attention()
         self.deliver_exposures()
-        self.spread_word_of_mouth()
-        self.make_purchases()
+        self.spread_word_of_mouth_and_buy()
         self.learn()
         self.collect()
         if self.day >= self.days:
@@ -158,28 +153,8 @@ class AttentionModel(mesa.Model):
                 pop.seeded[brand.index, self._by_degree[:brand.influencers_today]] = True
 
     def allocate_attention(self) -> None:
-        """Users split today's minutes over the open sinks (multinomial logit over slots)."""
-        if self.compiled:
-            return self.compiled.allocate_attention(self)
-        pop, cfg = self.population, self.config
-        slots = self.slots_per_day
-        pull = np.array([s.pull if s.active else -np.inf for s in self.all_sinks], dtype=np.float32)
-        for brand in self.brands:
-            pull[brand.destination.column] += brand.content_boost
-        utility = pop.taste[self.kind_of_sink]  # sinks x users
-        utility += pull[:, None]
-        yesterday = pop.slots.astype(np.float32)
-        yesterday *= np.float32(1.0 / slots)
-        if cfg.population.habit:
-            utility += yesterday * np.float32(cfg.population.habit)
-        social = np.array([s.network_effect if s.active else 0.0 for s in self.all_sinks], dtype=np.float32)
-        rows = np.flatnonzero(social > 0)
-        if rows.size:
-            utility[rows] += self.network.mean(yesterday[rows]) * social[rows, None]
-        del yesterday
-        utility[self.destination_columns] += (np.float32(cfg.relational.trust_pull) * np.abs(pop.trust)
-                                              + np.log(pop.awareness + AWARENESS_FLOOR))
-        pop.slots = choose_slots(utility, slots, self.rng.random(pop.n, dtype=np.float32))
+        """Users split today's minutes over the open sinks (multinomial logit over slots, §7.3–7.4)."""
+        self.engine.allocate_attention(self)
 
     def minutes(self) -> np.ndarray:
         """Today's minutes per sink and user (sinks x users)."""
@@ -187,54 +162,8 @@ class AttentionModel(mesa.Model):
         return pop.slots * (pop.budget / np.float32(self.slots_per_day))
 
     def deliver_exposures(self) -> None:
-        """Brands' impressions land where users spend time; visitors to destinations get answered."""
-        if self.compiled:
-            return self.compiled.deliver_exposures(self)
-        pop, adv, market = self.population, self.config.advertising, self.config.market
-        minutes = self.minutes()
-        ad_load = np.array([s.ad_load if s.active else 0.0 for s in self.all_sinks], dtype=np.float32)
-        ad_weight = minutes * ad_load[:, None]  # impressions each user could be shown, per sink
-        inventory = ad_weight.sum(axis=1, dtype=np.float64)
-        wanted = np.array([b.impressions_wanted for b in self.brands])
-        rates = adoption.impression_rates(inventory, wanted, self.ad_mask)  # sinks x brands
-        expected = rates.T @ ad_weight  # brands x users
-        impressions = self.rng.poisson(expected).astype(np.float32)
-        self.impressions = impressions  # brands x users, today's (kept for tests and views)
-        ads_seen = ad_weight.sum(axis=0)
-        del ad_weight
-
-        novelty = np.array([[b.novelty] for b in self.brands], dtype=np.float32)
-        ad_response = adoption.impression_response(impressions, pop.savviness, pop.fatigue, adv.ad_effect * novelty)
-        clicks = impressions * adoption.click_probability(pop.savviness, pop.fatigue, adv.click_rate)
-        first = ~pop.reached  # users seeing the brand's ads for the first time today
-        dest_minutes = minutes[self.destination_columns]
-        engagement = adoption.engagement_response(dest_minutes, market.engagement_minutes)
-        visiting = dest_minutes > 0
-
-        visitor_counts = np.count_nonzero(visiting, axis=1)
-        answered = self._answer(visiting, visitor_counts)
-        delivered = impressions.sum(axis=1, dtype=np.float64)
-        reached_today = np.count_nonzero(impressions, axis=1)
-        answer_counts = np.count_nonzero(answered, axis=1)
-        engaged = dest_minutes.sum(axis=1, dtype=np.float64)
-        first_impressions = (impressions * first).sum(axis=1, dtype=np.float64)
-        first_clicks = (clicks * first).sum(axis=1, dtype=np.float64)
-        all_clicks = clicks.sum(axis=1, dtype=np.float64)
-        self.record_exposures(delivered=delivered, reached=reached_today, visitors=visitor_counts, answers=answer_counts,
-                              engaged=engaged, first_impressions=first_impressions, first_clicks=first_clicks,
-                              clicks=all_clicks, per_sink=minutes.sum(axis=1, dtype=np.float64),
-                              sink_visitors=np.count_nonzero(pop.slots, axis=1))
-
-        external = 1.0 - (1.0 - ad_response) * (1.0 - engagement)
-        pop.awareness += (1.0 - pop.awareness) * external
-        gain = np.float32(self.config.relational.answer_trust_gain)
-        pop.trust += answered * gain * (1.0 - pop.trust)
-        pop.fatigue += impressions * np.float32(adv.fatigue_per_impression)
-        pop.reached |= impressions > 0
-        pop.fan |= visiting
-        pop.savviness += np.float32(adv.savviness_growth / 1000.0) * ads_seen * (1.0 - pop.savviness)
-        np.minimum(pop.savviness, np.float32(1.0), out=pop.savviness)
-        self._external = np.ones_like(external) if market.exposure == "full" else external
+        """Brands' impressions land where users spend time; visitors to destinations get answered (§7.5–7.8)."""
+        self.engine.deliver_exposures(self)
 
     def record_exposures(self, *, delivered, reached, visitors, answers, engaged, first_impressions, first_clicks,
                          clicks, per_sink, sink_visitors) -> None:
@@ -253,57 +182,13 @@ class AttentionModel(mesa.Model):
             sink.visitors_today = int(sink_visitors[sink.column])
             sink.share_today = sink.minutes_today / total if total else 0.0
 
-    def _answer(self, visiting: np.ndarray, visitor_counts: np.ndarray) -> np.ndarray:
-        """Each brand answers as many of today's visitors as its service pays for, chosen at random."""
-        order = self.rng.random(visiting.shape, dtype=np.float32)
-        answered = np.zeros_like(visiting)
-        for brand in self.brands:
-            b = brand.index
-            k = min(int(visitor_counts[b]), int(brand.answer_capacity))  # whole answers a day
-            if k == visitor_counts[b]:
-                answered[b] = visiting[b]
-            elif k > 0:
-                who = np.flatnonzero(visiting[b])
-                answered[b, who[np.argpartition(order[b, who], k - 1)[:k]]] = True
-        return answered
+    def spread_word_of_mouth_and_buy(self) -> None:
+        """Word of mouth, purchases and the users' overnight forgetting, in one pass over users (§7.9–7.13).
 
-    def spread_word_of_mouth(self) -> None:
-        """Neighbours' adoption pulls, engagement raises awareness, voiced opinions move trust."""
-        if self.compiled:
-            return self.compiled.spread_word_of_mouth(self)
-        pop, wom = self.population, self.config.word_of_mouth
-        b = len(self.brands)
-        paid = np.float32(self.config.relational.paid_voice)
-        speaking = pop.adopted | pop.fan | (pop.trust < 0) | pop.seeded
-        advocates = np.maximum(pop.adopted * np.maximum(pop.trust, 0), pop.seeded * paid)
-        voice = adoption.voiced_opinion(pop.trust, speaking, wom.negativity_bias)
-        voice = np.where(pop.seeded, np.maximum(voice, paid), voice)
-        heard = self.network.mean(np.vstack([advocates, speaking, voice], dtype=np.float32))
-        self._q_pull = heard[:b]
-        listening, opinion = heard[b:2 * b], heard[2 * b:]
-        pop.awareness += np.float32(wom.awareness_spread) * listening * (1.0 - pop.awareness)
-        pop.trust += np.float32(wom.trust_influence) * (opinion - listening * pop.trust)
-        np.clip(pop.trust, -1.0, 1.0, out=pop.trust)
-
-    def make_purchases(self) -> None:
-        """First purchases by the network Bass hazard, repeat purchases rising with trust."""
-        if self.compiled:
-            return self.compiled.make_purchases(self)
-        pop, market = self.population, self.config.market
-        p_eff = np.float32(market.p) * self._external
-        q_eff = np.float32(market.q) * self._q_pull
-        hazard = adoption.adoption_hazard(p_eff, q_eff)
-        again = adoption.repurchase_probability(pop.trust, market.repurchase_rate)
-        draw = self.rng.random(pop.adopted.shape, dtype=np.float32)
-        new = ~pop.adopted & (draw < hazard)
-        repeat = pop.adopted & (draw < again)
-        buying = new | repeat
-        pop.adopted |= new
-        pop.adoption_day[new] = self.day
-        pop.purchases += buying
-        quality = np.array([b.quality for b in self.brands], dtype=np.float32)
-        pop.trust += buying * np.float32(market.experience_weight) * (quality[:, None] - pop.trust)
-        self.record_purchases(new=np.count_nonzero(new, axis=1), sales=np.count_nonzero(buying, axis=1))
+        Each user's updates read only the user's own state and what the
+        neighbours said (gathered before the pass), so this is §3's order.
+        """
+        self.engine.word_of_mouth_and_purchases(self)
 
     def record_purchases(self, *, new, sales) -> None:
         """Today's first and total sales per brand; the brands close their day's books."""
@@ -313,11 +198,8 @@ class AttentionModel(mesa.Model):
             brand.close_day()
 
     def learn(self) -> None:
-        """Fatigue recovers, awareness fades, hype wears off."""
-        pop, cfg = self.population, self.config
-        if not self.compiled:  # the compiled engine does the users' part with word of mouth, in the same pass
-            pop.fatigue *= np.float32(1.0 - cfg.advertising.fatigue_recovery)
-            pop.awareness *= np.float32(1.0 - cfg.market.awareness_forgetting)
+        """Campaigns and platforms lose novelty (the users' fatigue and awareness fade with word of mouth)."""
+        cfg = self.config
         for brand in self.brands:
             brand.novelty *= 1.0 - cfg.market.campaign_novelty_decay
         for sink in self.all_sinks:
@@ -360,12 +242,3 @@ class AttentionModel(mesa.Model):
         pop.trust[b, hit] = np.maximum(pop.trust[b, hit] - np.float32(trust_loss), -1.0)
         return int(hit.sum())
 
-
-def resolve_engine(engine: str, users: int) -> str:
-    """The engine a run uses: "numpy" or "compiled" (see the scenario key `engine`)."""
-    if engine == "compiled" and not kernels.AVAILABLE:
-        raise ScenarioError("engine: 'compiled' needs numba, which is not installed here "
-                            "(pip install numba, or use engine: numpy)")
-    if engine == "auto":
-        return "compiled" if kernels.AVAILABLE and users >= COMPILED_FROM else "numpy"
-    return engine

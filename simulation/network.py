@@ -35,7 +35,7 @@ class Neighbourhood:
         self.complete = adjacency is None
         self._weights = None
         if self.complete:
-            self.degree = np.full(n, n - 1, dtype=np.int64)
+            self.degree = np.full(n, n - 1, dtype=np.int32)
             self.indptr = self.indices = None
             return
         adjacency.sort_indices()  # neighbours in increasing order: gathers then walk memory forward (~1.7x faster)

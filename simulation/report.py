@@ -40,6 +40,7 @@ def provenance(loaded: LoadedScenario | None, result: RunResult) -> dict:
         "python": platform.python_version(),
         "packages": versions,
         "run_seconds": round(result.seconds, 3),
+        "compile_seconds": round(result.compile_seconds, 3),
     }
 
 

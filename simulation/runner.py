@@ -15,6 +15,7 @@ import pandas as pd
 
 from simulation import metrics
 from simulation.config import Scenario
+from simulation.engine.warm import warm_up
 from simulation.model import AttentionModel
 
 
@@ -31,29 +32,32 @@ class RunResult:
     users: pd.DataFrame | None
     events: list[dict]
     summary: dict = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # building and stepping the model
+    compile_seconds: float = 0.0  # compiling (or loading) the engine's kernels first, in this process
 
 
 def run_simulation(config: Scenario, seed: int | None = None, *, days: int | None = None,
                    progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Build the model, step it `days` times (default: the scenario's) and collect its tables."""
+    compile_seconds = warm_up()
     start = time.perf_counter()
     model = AttentionModel(config, seed, days=days)
     for _ in range(model.days):
         model.step()
         if progress is not None:
             progress(model.day, model.days)
-    return collect_result(model, time.perf_counter() - start)
+    return collect_result(model, time.perf_counter() - start, compile_seconds)
 
 
-def collect_result(model: AttentionModel, seconds: float = 0.0) -> RunResult:
+def collect_result(model: AttentionModel, seconds: float = 0.0, compile_seconds: float = 0.0) -> RunResult:
     """Tables and summary of a model that has run."""
     sinks = pd.DataFrame(model.sink_records, columns=["day", *metrics.SINK_REPORTERS])
     brands = pd.DataFrame(model.brand_records, columns=["day", *metrics.BRAND_REPORTERS])
     model_vars = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     users = pd.DataFrame(model.user_records, columns=list(metrics.USER_COLUMNS)) if model.sample is not None else None
     result = RunResult(scenario=model.config, seed=model.seed, days=model.day, sinks=sinks, brands=brands,
-                       model_vars=model_vars, users=users, events=list(model.events.log), seconds=seconds)
+                       model_vars=model_vars, users=users, events=list(model.events.log), seconds=seconds,
+                       compile_seconds=compile_seconds)
     result.summary = summarise(result, model)
     return result
 
@@ -104,6 +108,6 @@ def summarise(result: RunResult, model: AttentionModel) -> dict:
             "share": _number(rows["minutes"].sum() / total) if total else 0.0,
             "share_last_30_days": _number(rows["share"].tail(30).mean()),
         }
-    return {"days": result.days, "users": model.population.n, "edges": model.network.edges, "engine": model.engine,
+    return {"days": result.days, "users": model.population.n, "edges": model.network.edges, "threads": model.engine.threads.summary(),
             "brands": brands, "sinks": sinks, "events": result.events,
             "events_not_reached": [{"day": e.day, "type": e.type} for e in model.events.pending]}

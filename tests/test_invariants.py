@@ -8,10 +8,9 @@ from simulation.model import AttentionModel
 from tests.conftest import small_data
 
 
-@pytest.mark.parametrize("engine", ["numpy", "compiled"])
 @pytest.mark.parametrize("kind", ["barabasi_albert", "watts_strogatz", "erdos_renyi", "ring", "complete"])
-def test_invariants_hold_every_day(kind, engine):
-    model = AttentionModel(Scenario.model_validate(small_data(network={"kind": kind}, engine=engine)))
+def test_invariants_hold_every_day(kind):
+    model = AttentionModel(Scenario.model_validate(small_data(network={"kind": kind})))
     pop = model.population
     previous_adopters = np.zeros(len(model.brands))
     previous_purchases = pop.purchases.copy()
@@ -43,10 +42,9 @@ def test_invariants_hold_every_day(kind, engine):
         previous_adopters, previous_purchases = adopters, pop.purchases.copy()
 
 
-@pytest.mark.parametrize("engine", ["numpy", "compiled"])
-def test_nothing_reaches_a_user_who_spends_no_time_on_ad_sinks(engine):
+def test_nothing_reaches_a_user_who_spends_no_time_on_ad_sinks():
     """C1: impressions land only where a user spent minutes on an ad-carrying sink."""
-    data = small_data(events=[], engine=engine)
+    data = small_data(events=[])
     data["sinks"] = [{"name": "ads", "kind": "media", "ad_load": 2.0}, {"name": "clean", "kind": "other"}]
     data["population"] = {"users": 400, "taste_sd": 3.0}
     model = AttentionModel(Scenario.model_validate(data))

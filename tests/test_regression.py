@@ -2,9 +2,11 @@
 
 A change to these numbers is a change to the model: if it is meant, regenerate
 with `UPDATE_GOLDEN=1 python -m pytest tests/test_regression.py` and say why
-in the commit message. The values were made with numpy 2.5 on x86-64; another
-numpy (its random streams, or its float32 kernels) may move them without any
-change to the model: regenerate them then, after the invariant and Bass tests pass.
+in the commit message. The values were made with numba 0.68 on x86-64 (AMD EPYC);
+the kernels let the compiler fuse float operations for the processor at hand, so
+another processor or numba may move float figures in their last bits, and rarely
+a count: regenerate them then, after tests/test_engine_vs_reference.py, the
+invariant and the Bass tests pass.
 """
 
 from simulation.config import load_scenario

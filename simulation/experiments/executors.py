@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice
 
-from simulation import kernels
+from simulation.engine import threads as engine_threads
 from simulation.config import ScenarioError
 from simulation.experiments.tasks import RunTask, execute
 
@@ -40,7 +40,7 @@ def default_workers() -> int:
 def _init_worker(threads: int) -> None:
     """Workers leave Ctrl-C to the driver, which stops them, and share the cores for compiled runs."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    kernels.set_threads(threads)
+    engine_threads.set_threads(threads)
 
 
 def _worker_context():

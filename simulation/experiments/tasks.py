@@ -79,9 +79,9 @@ def _one_thread_in_dask_workers() -> None:
         get_worker()
     except ValueError:
         return
-    from simulation import kernels
+    from simulation.engine import threads
 
-    kernels.set_threads(1)
+    threads.set_threads(1)
 
 
 def execute(task: RunTask) -> dict:

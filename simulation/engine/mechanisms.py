@@ -1,0 +1,168 @@
+"""Each per-user rule of the day, stated once (ODD §7), as a function of one user's numbers.
+
+The kernels call these for every user (inlined, so that their loops stay vector code); the
+benchmark's naive Mesa reference calls the same functions in Python, through `python_of`. The
+readable numpy reference in `tests/reference/` states each rule again, independently, so that a
+test can compare the two phase by phase.
+
+Types follow the arguments: float32 state stays float32 where the kernels pass float32, and a
+function given Python floats computes in double precision.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulation.engine.jit import scalar
+from simulation.engine.numerics import exp32, log32
+
+
+def python_of(rule):
+    """The plain-Python function of a rule (itself under NUMBA_DISABLE_JIT=1)."""
+    return getattr(rule, "py_func", rule)
+
+
+# --------------------------------------------------------------------------- §7.3–7.4 attention
+
+@scalar
+def sink_utility(taste, pull, habit_per_slot, yesterday_slots):
+    """§7.3: taste for the sink's kind + the sink's pull (appeal + novelty, + content for a brand's site)
+    + habit x yesterday's share of slots (habit_per_slot = habit / slots per day)."""
+    return taste + pull + habit_per_slot * yesterday_slots
+
+
+@scalar
+def network_pull(effect_per_slot, neighbours_slots):
+    """§7.3: network effect x the neighbours' mean share of yesterday's slots on the sink."""
+    return effect_per_slot * neighbours_slots
+
+
+@scalar
+def destination_pull(trust, awareness, trust_pull, awareness_floor):
+    """§7.3: what draws a user to a brand's destination: strong opinions (either sign) and awareness."""
+    return trust_pull * abs(trust) + log32(awareness + awareness_floor)
+
+
+@scalar
+def logit_weight(utility, top):
+    """§7.3: the multinomial logit's weight of a sink, e^(utility - the user's highest utility)."""
+    return exp32(utility - top)
+
+
+@scalar
+def slots_up_to(cumulative, total, slots, uniform):
+    """§7.4: systematic sampling: slots on this sink and those before it, from the cumulative logit weight."""
+    return min(np.floor(cumulative / total * slots + uniform), slots)
+
+
+# --------------------------------------------------------------------------- §7.5–7.8 exposure
+
+@scalar
+def ad_wear(savviness, fatigue):
+    """§7.6: what is left of an impression's effect: (1 - savviness) e^-fatigue."""
+    return (np.float32(1.0) - savviness) * exp32(-fatigue)
+
+
+@scalar
+def unmoved_by_ads(impressions, effect, wear):
+    """§7.6: the chance that none of today's impressions moved the user: (1 - effect x wear)^impressions."""
+    return exp32(log32(max(np.float32(1.0) - effect * wear, np.float32(1e-30))) * np.float32(impressions))
+
+
+@scalar
+def clicks(impressions, click_rate, wear):
+    """§7.6b: expected clicks on today's impressions, worn out like their effect (observed only)."""
+    return impressions * click_rate * wear
+
+
+@scalar
+def unengaged(minutes, engagement_minutes):
+    """§7.7: the chance that time at the destination left no mark: e^(-minutes / engagement_minutes)."""
+    return exp32(np.float32(-minutes / engagement_minutes))
+
+
+@scalar
+def external_pull(ad_response, unengaged, visiting):
+    """§7.8: today's external pull: 1 - (1 - ad response)(1 - engagement), the ads alone without a visit."""
+    return np.float32(1.0) - (np.float32(1.0) - ad_response) * unengaged if visiting else ad_response
+
+
+@scalar
+def awareness_after_exposure(awareness, pull):
+    """§7.8: awareness rises toward 1 by the external pull."""
+    return awareness + (1.0 - awareness) * pull
+
+
+@scalar
+def trust_after_answer(trust, answer_gain):
+    """§7.7: an answered visitor's trust moves toward 1 by the answer's gain."""
+    return trust + answer_gain * (1.0 - trust)
+
+
+@scalar
+def fatigue_after_impressions(fatigue, impressions, per_impression):
+    """§7.8: ad fatigue grows with each impression of the brand."""
+    return fatigue + impressions * per_impression
+
+
+@scalar
+def savviness_after_ads(savviness, ads_seen, per_ad):
+    """§7.8: savviness grows toward 1 with every ad seen, of any brand (per_ad = growth per 1,000 / 1,000)."""
+    return min(savviness + per_ad * ads_seen * (1.0 - savviness), 1.0)
+
+
+@scalar
+def voices(trust, adopted, fan, seeded, paid_voice):
+    """§7.9, §7.16: what a user tells neighbours of a brand: (advocacy, speaks, positive, negative opinion).
+
+    Customers, fans, detractors (trust below 0) and paid influencers speak;
+    customers advocate with their trust if it is positive; a paid influencer
+    advocates and speaks well of the brand with at least `paid_voice`, never badly.
+    """
+    speaking = adopted | fan | (trust < 0) | seeded
+    advocacy = max(trust, 0.0) if adopted else 0.0
+    positive = max(trust, 0.0) if speaking else 0.0
+    negative = max(-trust, 0.0) if speaking else 0.0
+    advocacy = max(advocacy, paid_voice) if seeded else advocacy  # a paid recommendation is never negative
+    positive = max(positive, paid_voice) if seeded else positive
+    negative = 0.0 if seeded else negative
+    return advocacy, speaking, positive, negative
+
+
+# --------------------------------------------------------------------------- §7.9–7.13 word of mouth, purchases, learning
+
+@scalar
+def awareness_after_listening(awareness, spread, listening):
+    """§7.9: awareness rises with the share of neighbours who speak of the brand."""
+    return awareness + spread * listening * (1.0 - awareness)
+
+
+@scalar
+def trust_after_listening(trust, influence, positive, negative, negativity_bias, listening):
+    """§7.9: trust moves toward the neighbours' voiced opinion, negative talk weighted by the negativity bias."""
+    moved = trust + influence * ((positive - negativity_bias * negative) - listening * trust)
+    return min(max(moved, -1.0), 1.0)
+
+
+@scalar
+def adoption_hazard(external, advocacy):
+    """§7.10: the network Bass hazard 1 - (1 - p_eff)(1 - q_eff), from p x external pull and q x advocacy."""
+    return 1.0 - (1.0 - external) * (1.0 - advocacy)
+
+
+@scalar
+def repurchase_probability(trust, repurchase_rate):
+    """§7.11: a customer buys again at `repurchase_rate` at trust 1, half of it at 0, never at -1."""
+    return repurchase_rate * (1.0 + trust) * 0.5
+
+
+@scalar
+def trust_after_purchase(trust, experience_weight, quality):
+    """§7.11: a purchase moves trust toward the product's quality."""
+    return trust + experience_weight * (quality - trust)
+
+
+@scalar
+def overnight(value, kept):
+    """§7.13: fatigue recovers and awareness fades overnight: the share `kept` of it is left."""
+    return value * kept

@@ -1,0 +1,75 @@
+"""The scenario, once, as the kernels' parameters.
+
+Every rename and unit conversion between a scenario file and the kernels happens here and only
+here (savviness per thousand ads to per ad, forgetting rates to shares kept, habit per slot, ...);
+the kernels take this record, never a positional list of numbers.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from simulation.config import Scenario
+
+#: Added to awareness before its log enters a destination's utility (an unaware user can still stumble on it).
+AWARENESS_FLOOR = np.float32(1e-3)
+
+
+class DayParameters(NamedTuple):
+    """The scenario's numbers the users' rules need, in the units the kernels use (see `mechanisms`)."""
+
+    slots_per_day: int  # §7.4
+    per_slot_share: float  # 1 / slots_per_day: the share of a day one slot is
+    habit_per_slot: float  # §7.3: habit x share of one slot
+    trust_pull: float  # §7.3
+    awareness_floor: float  # §7.3
+    ad_effect: float  # §7.6
+    click_rate: float  # §7.6b
+    engagement_minutes: float  # §7.7
+    answer_gain: float  # §7.7
+    fatigue_per_impression: float  # §7.8
+    savviness_per_ad: float  # §7.8: growth per thousand ads / 1,000
+    full_exposure: bool  # §7.10: p applies to everyone (the classic Bass model), not through attention
+    paid_voice: float  # §7.16
+    awareness_spread: float  # §7.9
+    trust_influence: float  # §7.9
+    negativity_bias: float  # §7.9
+    p: float  # §7.10
+    q: float  # §7.10
+    repurchase_rate: float  # §7.11
+    experience_weight: float  # §7.11
+    fatigue_kept: float  # §7.13: 1 - fatigue recovery
+    awareness_kept: float  # §7.13: 1 - awareness forgetting
+
+
+def day_parameters(config: Scenario) -> DayParameters:
+    """The kernels' parameters of a scenario."""
+    population, advertising, market = config.population, config.advertising, config.market
+    wom, relational = config.word_of_mouth, config.relational
+    per_slot_share = 1.0 / population.slots_per_day
+    return DayParameters(
+        slots_per_day=population.slots_per_day,
+        per_slot_share=per_slot_share,
+        habit_per_slot=float(population.habit) * per_slot_share,
+        trust_pull=float(relational.trust_pull),
+        awareness_floor=float(AWARENESS_FLOOR),
+        ad_effect=float(advertising.ad_effect),
+        click_rate=float(advertising.click_rate),
+        engagement_minutes=float(market.engagement_minutes),
+        answer_gain=float(relational.answer_trust_gain),
+        fatigue_per_impression=float(advertising.fatigue_per_impression),
+        savviness_per_ad=advertising.savviness_growth / 1000.0,
+        full_exposure=market.exposure == "full",
+        paid_voice=float(relational.paid_voice),
+        awareness_spread=float(wom.awareness_spread),
+        trust_influence=float(wom.trust_influence),
+        negativity_bias=float(wom.negativity_bias),
+        p=float(market.p),
+        q=float(market.q),
+        repurchase_rate=float(market.repurchase_rate),
+        experience_weight=float(market.experience_weight),
+        fatigue_kept=1.0 - advertising.fatigue_recovery,
+        awareness_kept=1.0 - market.awareness_forgetting,
+    )
