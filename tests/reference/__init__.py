@@ -1,0 +1,1 @@
+"""Readable plain-numpy references of the model's rules, for tests that compare the engine with them."""
