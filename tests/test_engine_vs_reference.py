@@ -1,6 +1,6 @@
-"""The compiled engine against the plain-numpy reference (tests/reference/day.py), phase by phase, draw for draw.
+"""The engine against the plain-numpy reference (tests/reference/day.py), phase by phase, draw for draw.
 
-Each scenario is stepped with model.step() on the compiled engine. Around each
+Each scenario is stepped with model.step(). Around each
 phase the test copies the users' state, runs the reference phase on the copy,
 lets the engine run the phase on the model, and compares every state array:
 integers and booleans exactly, floats to float32 tolerance. Each phase starts
@@ -28,26 +28,23 @@ from tests.reference import day as reference
 # Every contact with the engine's internals is in this section: when they are
 # renamed (run key, buffers, phase methods), adapt here and nowhere else.
 
-ENGINE = {"engine": "compiled"}  # what the scenarios add to choose the engine
-
-
 def run_key(model: AttentionModel) -> int:
     """The integer every random number of the run derives from."""
-    return model.compiled.run_key
+    return model.engine.run_key
 
 
 def users_of(model: AttentionModel) -> reference.Users:
     """A copy of the users' state, with today's impressions and external pull (kept in the engine's buffers)."""
-    compiled = model.compiled
-    return reference.Users.from_population(model.population, compiled.impressions, compiled.external)
+    engine = model.engine
+    return reference.Users.from_population(model.population, engine.impressions, engine.external)
 
 
-#: The model's phase methods, grouped as the reference's phases. The compiled engine does word of mouth,
-#: purchases and the users' part of learning in one pass (in spread_word_of_mouth): they are one phase here.
+#: The model's phase methods, grouped as the reference's phases. The engine does word of mouth,
+#: purchases and the users' part of learning in one pass (spread_word_of_mouth_and_buy): they are one phase here.
 PHASES = (
     ("attention", ("allocate_attention",)),
     ("exposures", ("deliver_exposures",)),
-    ("word of mouth + purchases + learning", ("spread_word_of_mouth", "make_purchases", "learn")),
+    ("word of mouth + purchases + learning", ("spread_word_of_mouth_and_buy", "learn")),
 )
 
 # ============================================================================ end of the adapter
@@ -223,7 +220,7 @@ class Checker:
 def test_compiled_engine_makes_the_reference_day_draw_for_draw(name, tmp_path):
     build, days = SCENARIOS[name]
     data = build(tmp_path)
-    data.update(ENGINE, days=days)
+    data.update(days=days)
     model = AttentionModel(Scenario.model_validate(data))
     checker = Checker(model, name)
     for _ in range(days):

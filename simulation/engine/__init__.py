@@ -12,19 +12,25 @@
 - `warm`: compiles the kernels ahead of a run (`python -m simulation.engine.warm`, done by `make`).
 
 numba keeps the compiled kernels in `$NUMBA_CACHE_DIR`, by default here
-`~/.cache/attention-market/numba` (under `$XDG_CACHE_HOME` when set): a user folder, so that the
-compile of `make` serves every later run.
+`~/.cache/attention-market/numba/<digest>` (under `$XDG_CACHE_HOME` when set): a user folder, so
+that the compile of `make` serves every later run. The digest is that of this package's sources:
+numba checks a kernel's own file for changes, not the files of the rules it inlines, so an edit
+of `mechanisms.py` alone would otherwise leave stale kernels in the cache.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 
 def _cache_folder() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or Path("~/.cache").expanduser()
-    return str(Path(base) / "attention-market" / "numba")
+    sources = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        sources.update(path.name.encode() + b"\0" + path.read_bytes())
+    return str(Path(base) / "attention-market" / "numba" / sources.hexdigest()[:16])
 
 
 if not os.environ.get("NUMBA_CACHE_DIR"):

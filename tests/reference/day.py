@@ -1,6 +1,6 @@
 """One day of the users' phases in plain numpy, drawing the compiled engine's random numbers.
 
-A readable reference for the compiled engine (simulation/kernels.py): each
+A readable reference for the engine (simulation/engine/): each
 rule is a few vectorised numpy expressions over all users, named after its
 section of docs/ODD.md. The phases are those of ODD §3, in its order:
 
@@ -40,11 +40,11 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 # What the reference takes from the package (besides World.from_model, which reads the model's sinks, brands,
-# ad_mask, network and config, and kernels._poisson_from_10 in `poisson`): the impression rates of ODD §7.5,
+# ad_mask, network and config, and streams.poisson_from_10 in `poisson`): the impression rates of ODD §7.5,
 # the awareness floor of §7.3 and the kinds of sink.
-from simulation import adoption
-from simulation.attention import AWARENESS_FLOOR
 from simulation.config import SINK_KINDS, Scenario
+from simulation.engine.inventory import impression_rates
+from simulation.engine.parameters import AWARENESS_FLOOR
 
 f32, f64 = np.float32, np.float64
 
@@ -113,10 +113,10 @@ def poisson(lam: np.ndarray, key: np.uint64, counters: np.ndarray) -> np.ndarray
         cumulative += term
     big = np.flatnonzero(lam >= 10)
     if big.size:
-        from simulation import kernels  # numba's PTRS sampler (see the docstring)
+        from simulation.engine import streams  # numba's PTRS sampler (see the docstring)
 
         for i in big.tolist():
-            draws.flat[i] = kernels._poisson_from_10(float(lam.flat[i]), np.uint64(key), np.uint64(counters.flat[i]))
+            draws.flat[i] = streams.poisson_from_10(float(lam.flat[i]), np.uint64(key), np.uint64(counters.flat[i]))
     return draws
 
 
@@ -308,7 +308,7 @@ def deliver_exposures(users: Users, world: World) -> Exposures:
 
     # §7.5 inventory and delivery: a brand's demand spread over its sinks by inventory, oversold sinks scaled down
     sink_minutes = (users.slots * users.budget).sum(axis=1, dtype=f64) * per_slot  # products in float32, as the engine
-    rates = adoption.impression_rates(sink_minutes * world.ad_load, world.impressions_wanted,
+    rates = impression_rates(sink_minutes * world.ad_load, world.impressions_wanted,
                                       world.ad_mask).astype(f64)
     ads_seen = np.zeros(n)  # ad opportunities per minute-slot, summed over sinks
     lam = np.zeros((brands, n))
