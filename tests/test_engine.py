@@ -138,29 +138,29 @@ def test_results_do_not_depend_on_the_number_of_threads(users, monkeypatch):
         np.testing.assert_array_equal(np.asarray(one[name]), np.asarray(many[name]), err_msg=name)
 
 
-def test_thread_chooser_keeps_the_faster_count_and_probes_the_other(monkeypatch):
-    """A phase keeps the thread count that ran fastest, and tries the other one day in PROBE_EVERY."""
+def test_thread_chooser_keeps_the_faster_count_and_probes_ever_less_often(monkeypatch):
+    """A phase keeps the thread count that ran fastest; losing probes of the other come ever more rarely."""
     monkeypatch.setattr(threads, "_budget", 2)
     monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 2)
     monkeypatch.setattr(numba, "set_num_threads", lambda count: None)
     chooser = threads.Chooser(threads.TWO_THREADS_FROM)
     assert chooser.counts == [1, 2]
-    clock = iter(range(10**6))
     cost = {1: 3.0, 2: 1.0}  # two threads are three times faster ...
     used = []
-    for day in range(100):
-        if day == 50:
+    for day in range(600):
+        if day == 300:
             cost = {1: 1.0, 2: 4.0}  # ... until the other core gets busy
-        elapsed = cost
-        start = next(clock)
-        monkeypatch.setattr(threads.time, "perf_counter", lambda start=start: start)
+        monkeypatch.setattr(threads.time, "perf_counter", lambda: 0.0)
         with chooser.phase(0) as count:
             used.append(count)
-            monkeypatch.setattr(threads.time, "perf_counter", lambda start=start, c=count: start + elapsed[c])
+            monkeypatch.setattr(threads.time, "perf_counter", lambda c=count, costs=cost: costs[c])
     assert used[0] == 1  # the first call (the kernel loads) is not timed
-    assert used[10:50].count(2) > used[10:50].count(1) * 5
-    assert used[70:].count(1) > used[70:].count(2) * 5  # switched once the probes saw one thread win
-    assert 1 in used[10:50] and 2 in used[70:]  # the other count is still tried now and then
+    probes = [day for day in range(3, 300) if used[day] == 1]
+    assert len(probes) >= 3 and used[3:300].count(2) > 280
+    gaps = np.diff(probes)
+    assert (np.diff(gaps) > 0).all(), probes  # each losing probe doubles the wait for the next
+    assert used[310:].count(1) > 280  # switched soon after two threads became slow
+    assert 2 in used[310:]  # and two threads are still tried now and then
     assert threads.Chooser(threads.TWO_THREADS_FROM - 1).counts == [1]  # small populations: one thread
 
 

@@ -33,8 +33,14 @@ def _cache_folder() -> str:
     return str(Path(base) / "attention-market" / "numba" / sources.hexdigest()[:16])
 
 
+# Read by numba when it is imported (and by child processes); set on numba's config too, in case numba
+# was imported first. Both before any kernel is decorated or launched.
 if not os.environ.get("NUMBA_CACHE_DIR"):
-    os.environ["NUMBA_CACHE_DIR"] = _cache_folder()  # read when numba is imported, and by child processes
-    import numba.core.config as _numba_config  # already imported elsewhere? then set it there too
+    os.environ["NUMBA_CACHE_DIR"] = _cache_folder()
+if not os.environ.get("NUMBA_THREADING_LAYER"):
+    os.environ["NUMBA_THREADING_LAYER"] = "workqueue"  # no spinning threads (see threads.py)
 
-    _numba_config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+import numba.core.config as _numba_config  # noqa: E402
+
+_numba_config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
+_numba_config.THREADING_LAYER = os.environ["NUMBA_THREADING_LAYER"]
