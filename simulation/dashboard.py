@@ -18,9 +18,10 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from simulation import metrics, plots
+from simulation import plots
 from simulation.config import load_scenario
 from simulation.model import AttentionModel
+from simulation.runner import daily_tables
 
 SCENARIO = Path(os.environ.get("ATTENTION_MARKET_SCENARIO",
                                Path(__file__).resolve().parent.parent / "scenarios" / "classroom.yaml"))
@@ -73,12 +74,6 @@ def _show(fig: Figure) -> None:
     solara.FigureMatplotlib(fig, format="png", dpi=80)  # no tight bbox: it draws every figure twice
 
 
-def _tables(model: AttentionModel) -> tuple[pd.DataFrame, pd.DataFrame]:
-    sinks = pd.DataFrame(model.sink_records, columns=["day", *metrics.SINK_REPORTERS])
-    brands = pd.DataFrame(model.brand_records, columns=["day", *metrics.BRAND_REPORTERS])
-    return sinks, brands
-
-
 TIME = "where time went"
 
 
@@ -124,7 +119,7 @@ def GraphView(model):
 @solara.component
 def AttentionChart(model):
     update_counter.get()
-    sinks, _ = _tables(model)
+    sinks, _ = daily_tables(model)
     if sinks.empty:
         _caption("Press **Step** or **Play** to start the days.")
         return
@@ -139,7 +134,7 @@ def AttentionChart(model):
 @solara.component
 def SalesChart(model):
     update_counter.get()
-    _, brands = _tables(model)
+    _, brands = daily_tables(model)
     if brands.empty:
         return
     fig = Figure(figsize=(9, 3.2))
@@ -156,7 +151,7 @@ def SalesChart(model):
 @solara.component
 def VanityChart(model):
     update_counter.get()
-    _, brands = _tables(model)
+    _, brands = daily_tables(model)
     if brands.empty:
         return
     last = brands.groupby("brand", sort=False).last()

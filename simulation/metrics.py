@@ -209,10 +209,6 @@ BRAND_REPORTERS = {
     "cost_per_acquisition": cost_per_acquisition,
 }
 
-#: Columns a report shows as vanity metrics, and as outcome metrics.
-VANITY = ("impressions", "reach", "frequency", "clicks", "fans")
-OUTCOME = ("engaged_minutes", "awareness", "trust", "adopters", "sales", "revenue", "spend", "roi", "cost_per_acquisition")
-
 
 # ---- whole model, per day (Mesa DataCollector)
 

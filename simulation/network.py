@@ -1,8 +1,8 @@
 """The social graph: networkx generators or a file, converted once to CSR.
 
-The daily step never walks edges in Python: it asks a `Neighbourhood` for the
-mean over each user's neighbours of some per-user columns, which is one sparse
-matrix product (or, for the complete graph, a sum with no edges at all).
+The daily step never walks edges in Python: the engine's word-of-mouth kernel walks
+the `Neighbourhood`'s sorted neighbour lists (or, for the complete graph, uses sums
+with no edges at all).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ DIRECT_KINDS = ("barabasi_albert", "watts_strogatz", "erdos_renyi")
 
 
 class Neighbourhood:
-    """Who listens to whom: a row-normalised adjacency (CSR), or the complete graph without edges."""
+    """Who listens to whom: sorted neighbour lists (CSR), or the complete graph without edges."""
 
     def __init__(self, n: int, adjacency: sp.csr_array | None):
         self.n = n
@@ -57,7 +57,7 @@ class Neighbourhood:
 
     @property
     def weights(self) -> sp.csr_array:
-        """The row-normalised adjacency (made on first use: the compiled path never needs it)."""
+        """The row-normalised adjacency (made on first use, for the dashboard's graph; the engine never needs it)."""
         if self._weights is None and not self.complete:
             inverse = np.zeros(self.n, dtype=np.float32)
             np.divide(1.0, self.degree, out=inverse, where=self.degree > 0)
@@ -68,18 +68,6 @@ class Neighbourhood:
     @property
     def edges(self) -> int:
         return self.n * (self.n - 1) // 2 if self.complete else int(self.indices.size // 2)
-
-    def mean(self, values: np.ndarray) -> np.ndarray:
-        """Mean over each user's neighbours of `values` (k x users, or users); 0 for isolated users."""
-        values = np.asarray(values, dtype=np.float32)
-        if self.complete:
-            if self.n < 2:
-                return np.zeros_like(values)
-            total = values.sum(axis=-1, dtype=np.float64, keepdims=True)
-            return ((total - values) / (self.n - 1)).astype(np.float32)
-        if values.ndim == 1:
-            return self.weights @ values
-        return np.ascontiguousarray((self.weights @ values.T).T)
 
     def to_networkx(self) -> nx.Graph:
         """The graph as networkx (for drawing); only sensible for small graphs."""

@@ -49,10 +49,16 @@ def run_simulation(config: Scenario, seed: int | None = None, *, days: int | Non
     return collect_result(model, time.perf_counter() - start, compile_seconds)
 
 
-def collect_result(model: AttentionModel, seconds: float = 0.0, compile_seconds: float = 0.0) -> RunResult:
-    """Tables and summary of a model that has run."""
+def daily_tables(model: AttentionModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The per-sink and per-brand daily tables collected so far."""
     sinks = pd.DataFrame(model.sink_records, columns=["day", *metrics.SINK_REPORTERS])
     brands = pd.DataFrame(model.brand_records, columns=["day", *metrics.BRAND_REPORTERS])
+    return sinks, brands
+
+
+def collect_result(model: AttentionModel, seconds: float = 0.0, compile_seconds: float = 0.0) -> RunResult:
+    """Tables and summary of a model that has run."""
+    sinks, brands = daily_tables(model)
     model_vars = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     users = pd.DataFrame(model.user_records, columns=list(metrics.USER_COLUMNS)) if model.sample is not None else None
     result = RunResult(scenario=model.config, seed=model.seed, days=model.day, sinks=sinks, brands=brands,

@@ -34,17 +34,23 @@ def test_same_generator_seed_same_graph_different_seed_differs():
     assert sorted(a) == sorted(b) and sorted(a) != sorted(c)
 
 
-def test_complete_graph_mean_equals_the_explicit_graph():
-    rng = np.random.default_rng(1)
-    values = rng.random((3, 50)).astype(np.float32)
-    implicit = Neighbourhood(50, None).mean(values)
-    explicit = from_networkx(nx.complete_graph(50)).mean(values)
-    np.testing.assert_allclose(implicit, explicit, rtol=1e-5)
-
-
-def test_neighbour_mean_on_a_small_graph():
-    net = from_networkx(nx.path_graph(3))  # 0 - 1 - 2
-    np.testing.assert_allclose(net.mean(np.array([[1.0, 0.0, 3.0]])), [[0.0, 2.0, 0.0]])
+def test_the_complete_graph_without_edges_hears_what_the_explicit_one_does(tmp_path):
+    """The engine's complete graph (column sums, no edges) and the same graph written as edges: the same run."""
+    users = 60
+    (tmp_path / "k.txt").write_text("".join(f"{i} {j}\n" for i, j in nx.complete_graph(users).edges()))
+    runs = []
+    for network in ({"kind": "complete"}, {"kind": "file", "path": str(tmp_path / "k.txt")}):
+        model = AttentionModel(Scenario.model_validate(small_data(days=12, population={"users": users},
+                                                                  network=network)))
+        for _ in range(model.days):
+            model.step()
+        runs.append(model.population)
+    implicit, explicit = runs
+    for name in ("slots", "adopted", "purchases", "reached", "fan"):
+        np.testing.assert_array_equal(getattr(implicit, name), getattr(explicit, name), err_msg=name)
+    for name in ("awareness", "trust", "fatigue", "savviness"):
+        np.testing.assert_allclose(getattr(implicit, name), getattr(explicit, name), rtol=1e-5, atol=1e-6,
+                                   err_msg=name)
 
 
 def test_edge_list_and_graphml_files(tmp_path):
