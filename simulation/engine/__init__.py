@@ -37,10 +37,8 @@ def _cache_folder() -> str:
 # was imported first. Both before any kernel is decorated or launched.
 if not os.environ.get("NUMBA_CACHE_DIR"):
     os.environ["NUMBA_CACHE_DIR"] = _cache_folder()
-if not os.environ.get("NUMBA_THREADING_LAYER"):
-    os.environ["NUMBA_THREADING_LAYER"] = "workqueue"  # no spinning threads (see threads.py)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning (threads.py)
 
 import numba.core.config as _numba_config  # noqa: E402
 
 _numba_config.CACHE_DIR = os.environ["NUMBA_CACHE_DIR"]
-_numba_config.THREADING_LAYER = os.environ["NUMBA_THREADING_LAYER"]

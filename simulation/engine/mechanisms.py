@@ -11,15 +11,32 @@ function given Python floats computes in double precision.
 
 from __future__ import annotations
 
+import math
+import types
+
 import numpy as np
 
 from simulation.engine.jit import scalar
 from simulation.engine.numerics import exp32, log32
 
 
+#: What `python_of` gives the rules for numpy: Python floats and math (float64 throughout).
+_PYTHON_NUMBERS = types.SimpleNamespace(float32=float, floor=math.floor)
+
+
 def python_of(rule):
-    """The plain-Python function of a rule (itself under NUMBA_DISABLE_JIT=1)."""
-    return getattr(rule, "py_func", rule)
+    """A rule as a plain-Python function of Python floats: the same code, with math's exp, log and floor.
+
+    For the benchmark's naive Mesa reference and for tests on hand-made numbers.
+    The kernels' exp32 and log32 are polynomials written for vector code, and
+    numpy's float32 scalars are slow in Python; here they are math's functions
+    and Python floats, so the rule computes in double precision. Every argument
+    the rules give exp is at most 0, where math.exp cannot overflow.
+    """
+    function = getattr(rule, "py_func", rule)
+    namespace = {**function.__globals__, "exp32": math.exp, "log32": math.log, "np": _PYTHON_NUMBERS}
+    return types.FunctionType(function.__code__, namespace, function.__name__, function.__defaults__,
+                              function.__closure__)
 
 
 # --------------------------------------------------------------------------- §7.3–7.4 attention
