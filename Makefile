@@ -1,7 +1,7 @@
 # The two front doors of the README. Each one sets everything up first.
 PY := .venv/bin/python
 
-.PHONY: run test setup bench
+.PHONY: run test check setup bench
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -12,6 +12,9 @@ run: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+check: setup
+	$(PY) -m pytest -q -m "not slow"
 
 bench: setup
 	$(PY) benchmarks/throughput.py

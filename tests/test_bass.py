@@ -1,6 +1,7 @@
 """The Bass reduction: attention unconstrained, complete graph, one brand."""
 
 import numpy as np
+import pytest
 
 from simulation.config import load_scenario
 from simulation.runner import run_simulation
@@ -29,6 +30,7 @@ def test_bass_scenario_is_the_bass_limit():
     assert s.market.p == p / P and s.market.q == q / P
 
 
+@pytest.mark.slow
 def test_adopter_share_follows_the_mean_field_recurrence_and_the_bass_curve():
     scenario = load_scenario(SCENARIOS / "bass_mean_field.yaml").scenario
     days = 30 * P

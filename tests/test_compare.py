@@ -61,6 +61,7 @@ def test_parse_arm():
         parse_arm("no colon here")
 
 
+@pytest.mark.slow
 def test_compare_command_and_api(tmp_path, write_yaml, capsys):
     path = write_yaml(small_data(days=10))
     out = tmp_path / "cmp"

@@ -63,6 +63,25 @@ def _images(page) -> list[str]:
     return page.eval_on_selector_all("img", "els => els.map(e => e.src)")
 
 
+#: How long the day shown must stay the same for the dashboard to count as paused.
+STABLE_MS = 2500
+#: True once the "Time: N" on the page has not changed for `ms` milliseconds (state kept on window).
+_TIME_STABLE = """ms => {
+    const m = /Time: ([0-9.]+)/.exec(document.body.innerText);
+    const now = Date.now();
+    if (!m) return false;
+    if (window.__shown !== m[1]) { window.__shown = m[1]; window.__since = now; }
+    return now - window.__since >= ms;
+}"""
+
+
+def _wait_for_new_images(page, before: list[str]) -> None:
+    """Wait until the page's figures are other images than `before` (they are redrawn after each change)."""
+    page.wait_for_function("b => JSON.stringify(Array.from(document.images).map(e => e.src)) !== JSON.stringify(b)",
+                           arg=before, timeout=30_000)
+
+
+@pytest.mark.slow
 def test_dashboard_in_chromium(server):
     from playwright.sync_api import sync_playwright
 
@@ -85,25 +104,23 @@ def test_dashboard_in_chromium(server):
         page.get_by_text("Share of all minutes online").wait_for(timeout=30_000)
         page.wait_for_function(f"() => /Time: (?!{start:g}\\b)/.test(document.body.innerText)", timeout=30_000)
         assert _time(page) == start + 1
-        page.wait_for_timeout(1500)
-        assert _images(page) != before
+        _wait_for_new_images(page, before)
 
         # the graph can show a brand's customers instead
         before = _images(page)
         page.get_by_role("button", name="customers of Billboard").click()
-        page.wait_for_function("b => JSON.stringify(Array.from(document.images).map(e => e.src)) !== JSON.stringify(b)",
-                               arg=before, timeout=30_000)
+        _wait_for_new_images(page, before)
         assert "Return on spend so far" in page.inner_text("body")
 
         # Play runs, Pause stops
         page.get_by_role("button", name="▶").click()
-        page.wait_for_timeout(3000)
+        page.wait_for_function(f"() => {{ const m = /Time: ([0-9.]+)/.exec(document.body.innerText);"
+                               f" return m && parseFloat(m[1]) >= {start + 3}; }}", timeout=60_000)  # two more days
         page.get_by_role("button", name="❚❚").click()
-        page.wait_for_timeout(1500)
-        paused = _time(page)
-        assert paused >= start + 2  # Play made at least one more day
-        page.wait_for_timeout(2000)
-        assert _time(page) == paused
+        page.get_by_role("button", name="▶").wait_for(timeout=30_000)
+        # paused: the day a step in flight when Pause was pressed ends on must then stay (else this times out)
+        page.wait_for_function(_TIME_STABLE, arg=STABLE_MS, timeout=60_000, polling=100)
+        assert _time(page) >= start + 3
 
         # a slider, then Reset: more users than the graph view can draw
         slider = page.get_by_text("Number of users").locator("xpath=..").locator("[role=slider]")

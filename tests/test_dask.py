@@ -14,6 +14,8 @@ import pytest
 from simulation.cli import main
 from tests.conftest import ROOT, small_data
 
+pytestmark = pytest.mark.slow
+
 DASK = Path(sys.executable).with_name("dask")
 
 

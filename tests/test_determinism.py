@@ -1,5 +1,6 @@
 """Same scenario + same seed = the same bytes; another seed differs."""
 
+import pytest
 import json
 
 from simulation.cli import main
@@ -56,6 +57,7 @@ def test_a_platform_keeps_its_hype_until_it_opens():
     assert newcomer.active and newcomer.minutes_today > 0
 
 
+@pytest.mark.slow
 def test_identical_bytes_across_processes_and_hash_seeds(tmp_path, write_yaml):
     """Set and dict ordering must never reach the results: two processes, two hash seeds, same bytes."""
     import os

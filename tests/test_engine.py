@@ -117,6 +117,7 @@ def _figures(model: AttentionModel) -> dict:
             "brands": [(b.impressions_total, b.sales_total, b.clicks_total, b.answers_today) for b in model.brands]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("users", [9_000, 5 * kernels.CHUNK + 123])  # chunks of 1,024 and of 4,096 users
 def test_results_do_not_depend_on_the_number_of_threads(users, monkeypatch):
     """Per-chunk random streams and partial sums: one thread or all of them give the same run, bit for bit."""
@@ -164,6 +165,7 @@ def test_thread_chooser_keeps_the_faster_count_and_probes_ever_less_often(monkey
     assert threads.Chooser(threads.TWO_THREADS_FROM - 1).counts == [1]  # small populations: one thread
 
 
+@pytest.mark.slow
 def test_sweep_workers_share_the_cores_and_give_the_in_process_results():
     """Local workers run with cores / workers threads each; the rows are those of one process."""
     from simulation.experiments.executors import LocalExecutor
@@ -233,6 +235,7 @@ print(json.dumps(result.summary["brands"], sort_keys=True))
 """
 
 
+@pytest.mark.slow
 def test_plain_python_mode_runs_the_whole_model_and_gives_the_same_run():
     """NUMBA_DISABLE_JIT=1 (for a debugger or coverage) steps every kernel in Python, with the same results."""
     runs = {}

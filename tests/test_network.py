@@ -64,6 +64,7 @@ def test_edge_list_and_graphml_files(tmp_path):
         model.step()
 
 
+@pytest.mark.slow
 def test_direct_barabasi_albert_builder_matches_networkx_in_distribution():
     """Above DIRECT_BUILD_FROM users the BA graph is built straight into arrays; same degree law."""
     from scipy import stats
@@ -135,6 +136,7 @@ def _compare_with_networkx(fast_builder, networkx_builder, n, seeds=6, exact_edg
         assert abs(np.mean(fast_values) - np.mean(nx_values)) <= 3 * spread
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rewire", [0.1, 1.0])
 def test_direct_watts_strogatz_builder_matches_networkx_in_distribution(rewire):
     """Above DIRECT_BUILD_FROM users the WS graph is rewired in numpy; same degree law, n k / 2 edges."""
@@ -145,6 +147,7 @@ def test_direct_watts_strogatz_builder_matches_networkx_in_distribution(rewire):
                            lambda seed: nx.watts_strogatz_graph(n, k, rewire, seed=seed), n, exact_edges=n * k // 2)
 
 
+@pytest.mark.slow
 def test_direct_erdos_renyi_builder_matches_networkx_in_distribution():
     """Above DIRECT_BUILD_FROM users G(n, p) is drawn in numpy; same degree law (Poisson-like)."""
     from simulation.network import erdos_renyi_csr

@@ -6,6 +6,8 @@ import pytest
 from simulation.cli import main
 from tests.conftest import small_data
 
+pytestmark = pytest.mark.slow
+
 PARAMS = ["--param", "brands.Bill.budget_per_day=5:60", "--param", "brands.Rel.price=10:90"]
 
 

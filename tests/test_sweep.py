@@ -69,6 +69,7 @@ def test_zero_replications(tmp_path, write_yaml, capsys):
     assert code == 2 and "expected at least 1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, write_yaml):
     """A run that raises inside a worker (here: a graph file that exists but is broken) is recorded."""
     (tmp_path / "good.txt").write_text("".join(f"{i} {(i + 1) % 50}\n" for i in range(50)))
@@ -93,6 +94,7 @@ def _sweep_command(path, out, workers="1"):
             "--workers", workers, "--out", str(out), "--quiet"]
 
 
+@pytest.mark.slow
 def test_resume_after_kill_finishes_every_run_exactly_once(tmp_path, write_yaml):
     path = write_yaml(small_data(days=40, population={"users": 1500}))
     out = tmp_path / "killed"

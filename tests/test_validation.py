@@ -5,6 +5,8 @@ import pytest
 from simulation import validation
 from simulation.cli import main
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def baseline():
