@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(float(s)) for s in args.sizes.split(",")]
 
-    from simulation.config import load_scenario
+    from simulation.scenario import load_scenario
     from simulation.engine.warm import warm_up
     from simulation.model import AttentionModel
 

@@ -28,7 +28,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simulation.config import load_scenario
+from simulation.scenario import load_scenario
 from simulation.experiments.executors import DaskExecutor, LocalExecutor
 from simulation.experiments.sweep import sweep
 

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--load", type=int, default=0, help="busy processes to run meanwhile")
     args = parser.parse_args(argv)
 
-    from simulation.config import load_scenario
+    from simulation.scenario import load_scenario
     from simulation.engine import threads
     from simulation.engine.warm import warm_up
     from simulation.model import AttentionModel

@@ -49,7 +49,7 @@ import networkx as nx
 import numba
 import numpy as np
 
-from simulation.config import SINK_KINDS, Scenario
+from simulation.scenario import SINK_KINDS, Scenario
 from simulation.engine import mechanisms
 from simulation.engine.threads import threads
 from simulation.engine.warm import warm_up

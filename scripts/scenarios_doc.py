@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulation.config import load_scenario  # noqa: E402
+from simulation.scenario import load_scenario  # noqa: E402
 from simulation.experiments.compare import compare, paired_values  # noqa: E402
 from simulation.experiments.executors import LocalExecutor  # noqa: E402
 from simulation.experiments.output import _num, difference_sentence, plot_over_time  # noqa: E402
@@ -171,7 +171,7 @@ def platform_wave_section(replications: int) -> list[str]:
 
 
 def web_2010_section() -> list[str]:
-    from simulation.validation import _baseline, check_calibration
+    from simulation.checks.validation import _baseline, check_calibration
 
     check = check_calibration(baseline=_baseline(False))
     check.figure.savefig(FIGURES / "web_2010.png", dpi=90, metadata={"Software": None})

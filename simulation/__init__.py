@@ -17,7 +17,7 @@ __all__ = ["compare", "sweep", "run_simulation", "load_scenario"]
 
 
 def load_scenario(path, overrides=()):
-    from simulation.config import load_scenario as load
+    from simulation.scenario import load_scenario as load
 
     return load(path, overrides)
 
@@ -29,7 +29,7 @@ def run_simulation(config, seed=None, **kwargs):
 
 
 def _scenario(scenario):
-    from simulation.config import Scenario, load_scenario as load
+    from simulation.scenario import Scenario, load_scenario as load
 
     return scenario if isinstance(scenario, Scenario) else load(scenario).scenario
 

@@ -15,10 +15,10 @@ import time
 import traceback
 from pathlib import Path
 
-from simulation.config import ScenarioError, load_scenario
+from simulation.scenario import ScenarioError, load_scenario
 from simulation.experiments.executors import ExecutionLost, ExperimentFailed
 from simulation.engine.warm import compiled_on_disk, warm_up
-from simulation.outdir import check_out, staged
+from simulation.outputs.folders import check_out, staged
 
 EXIT_OK, EXIT_FAULT, EXIT_INPUT = 0, 1, 2
 
@@ -204,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from simulation.network import read_graph_file
-    from simulation.resources import check_memory
+    from simulation.model.network import read_graph_file
+    from simulation.checks.resources import check_memory
 
     loaded = load_scenario(args.scenario, args.overrides)
     s = loaded.scenario
@@ -220,8 +220,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.model import AttentionModel
-    from simulation.report import write_outputs
-    from simulation.resources import check_memory
+    from simulation.outputs.report import write_outputs
+    from simulation.checks.resources import check_memory
     from simulation.runner import collect_result
 
     loaded = load_scenario(args.scenario, args.overrides)
@@ -275,21 +275,38 @@ def _progress(total: int, quiet: bool):
                 dynamic_ncols=True)
 
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    from simulation.experiments.compare import compare, parse_arm
-    from simulation.experiments.executors import make_executor
-    from simulation.experiments.output import write_comparison
-    from simulation.resources import check_memory
+def _experiment(args: argparse.Namespace, suffix: str):
+    """The first steps of compare, sweep and sensitivity: the scenario, the checks, the output folder."""
+    from simulation.checks.resources import check_memory
 
     loaded = load_scenario(args.scenario, args.overrides)
     _check_days_seed(args)
+    check_memory(loaded.scenario)
+    return loaded, args.out or Path("results") / f"{Path(args.scenario).stem}-{suffix}"
+
+
+def _on_executor(args: argparse.Namespace, progress, work):
+    """Run `work(executor)` on the executor the flags ask for; returns its result and where it ran."""
+    from simulation.experiments.executors import make_executor
+
+    executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
+    try:
+        where = executor.describe()
+        return work(executor), where
+    finally:
+        progress.close()
+        executor.close()
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from simulation.experiments.compare import compare, parse_arm
+    from simulation.experiments.output import write_comparison
+
+    loaded, out = _experiment(args, "compare")
     if args.replications < 1:
         raise ScenarioError(f"--replications: expected at least 1, found {args.replications}")
     arms = [parse_arm(a) for a in args.arms]
-    check_memory(loaded.scenario)
-    out = args.out or Path("results") / f"{Path(args.scenario).stem}-compare"
     check_out(out, args.force, keep=(loaded.path,))
-    executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
     n_arms = len(arms) or len(loaded.scenario.arms) or 1
     bar = _runs_bar(n_arms * args.replications, args.quiet)
     failed = 0
@@ -301,13 +318,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if failed:
             bar.set_postfix(failed=failed)
 
-    try:
-        result = compare(loaded.scenario, replications=args.replications, arms=arms or None, executor=executor,
-                         days=args.days, master_seed=args.seed, progress=progress)
-        where = executor.describe()
-    finally:
-        bar.close()
-        executor.close()
+    result, where = _on_executor(args, bar, lambda executor: compare(
+        loaded.scenario, replications=args.replications, arms=arms or None, executor=executor, days=args.days,
+        master_seed=args.seed, progress=progress))
     with staged(out) as staging:
         write_comparison(result, staging, scenario_path=str(loaded.path), scenario_name=loaded.scenario.name,
                          executor=where)
@@ -318,26 +331,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from simulation.experiments.executors import make_executor
     from simulation.experiments.output import write_sweep_outputs
-    from simulation.resources import check_memory
     from simulation.experiments.sweep import plan_sweep, refuse_overlap, run_plan
 
-    loaded = load_scenario(args.scenario, args.overrides)
-    _check_days_seed(args)
-    out = args.out or Path("results") / f"{Path(args.scenario).stem}-sweep"
-    check_memory(loaded.scenario)
+    loaded, out = _experiment(args, "sweep")
     refuse_overlap([v.partition("=")[0].strip() for v in args.vary], args.overrides)
     plan = plan_sweep(loaded.scenario, args.vary, replications=args.replications, sample=args.sample,
                       samples=args.samples, master_seed=args.seed, days=args.days, series=args.series)
-    executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
     progress = _PlanProgress(args.quiet, "sweep")
-    try:
-        where = executor.describe()
-        results = run_plan(plan, out, executor=executor, force=args.force, keep=(loaded.path,), progress=progress)
-    finally:
-        progress.close()
-        executor.close()
+    results, where = _on_executor(args, progress, lambda executor: run_plan(
+        plan, out, executor=executor, force=args.force, keep=(loaded.path,), progress=progress))
     write_sweep_outputs(results, plan, out, [b.name for b in loaded.scenario.brands], where)
     n_failed = int((results["status"] != "ok").sum()) if len(results) else 0
     if not args.quiet:
@@ -347,30 +350,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from simulation.experiments.executors import make_executor
     from simulation.experiments.sensitivity import plan_sensitivity, resolve_kpi, sensitivity, write_sensitivity
     from simulation.experiments.sweep import refuse_overlap
-    from simulation.resources import check_memory
 
-    loaded = load_scenario(args.scenario, args.overrides)
-    _check_days_seed(args)
+    loaded, out = _experiment(args, args.method)
     resolve_kpi(loaded.scenario, args.kpi)
     refuse_overlap([p.partition("=")[0].strip() for p in args.param], args.overrides, "--param")
     plan_sensitivity(loaded.scenario, args.param, method=args.method, samples=args.samples,
                      replications=args.replications, master_seed=args.seed, days=args.days)  # checks first
-    check_memory(loaded.scenario)
-    out = args.out or Path("results") / f"{Path(args.scenario).stem}-{args.method}"
-    executor = make_executor(args.workers, args.scheduler, args.scheduler_file)
     progress = _PlanProgress(args.quiet, args.method)
-    try:
-        where = executor.describe()
-        result = sensitivity(loaded.scenario, args.param, out=out, method=args.method, samples=args.samples,
-                             kpi=args.kpi, replications=args.replications, executor=executor,
-                             master_seed=args.seed, days=args.days, force=args.force, keep=(loaded.path,),
-                             progress=progress)
-    finally:
-        progress.close()
-        executor.close()
+    result, where = _on_executor(args, progress, lambda executor: sensitivity(
+        loaded.scenario, args.param, out=out, method=args.method, samples=args.samples, kpi=args.kpi,
+        replications=args.replications, executor=executor, master_seed=args.seed, days=args.days,
+        force=args.force, keep=(loaded.path,), progress=progress))
     write_sensitivity(result, out, where)
     if not args.quiet:
         print(result.indices.to_string(index=False), file=sys.stderr)
@@ -379,7 +371,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from simulation.calibration import fit_appeals, read_targets, write_calibrated
+    from simulation.checks.calibration import fit_appeals, read_targets, write_calibrated
 
     loaded = load_scenario(args.scenario, args.overrides)
     _check_days_seed(args)
@@ -413,7 +405,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_check_model(args: argparse.Namespace) -> int:
-    from simulation.validation import run_checks, write_validation
+    from simulation.checks.validation import run_checks, write_validation
 
     def progress(check) -> None:
         print(f"{'PASS' if check.passed else 'FAIL'}  {check.name}", file=sys.stderr)
@@ -445,7 +437,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ScenarioError("serve needs the dashboard extra: pip install -e '.[dashboard]' (make setup installs it)")
     _warm_engine(quiet=False)  # compile now, not on the class's first day (the server reads numba's cache)
     env = {**os.environ, "ATTENTION_MARKET_SCENARIO": str(scenario.resolve())}
-    dashboard = Path(__file__).resolve().parent / "dashboard.py"
+    dashboard = Path(__file__).resolve().parent / "dashboard" / "app.py"
     print(f"Attention Market dashboard for {scenario} at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     command = [solara, "run", str(dashboard), "--host", args.host, "--port", str(args.port), "--production", "--no-open"]
     return subprocess.call(command, env=env)

@@ -13,8 +13,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from simulation import metrics
-from simulation.config import Scenario
+from simulation.outputs import metrics
+from simulation.scenario import Scenario
 from simulation.engine.warm import warm_up
 from simulation.model import AttentionModel
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulation.config import Scenario
+from simulation.scenario import Scenario
 
 # Tests never write built graphs into the user's cache (tests/test_graph_cache.py points it at tmp_path).
 os.environ["ATTENTION_MARKET_GRAPH_CACHE"] = "off"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from simulation.config import load_scenario
+from simulation.scenario import load_scenario
 from simulation.runner import run_simulation
 from tests.conftest import SCENARIOS
 

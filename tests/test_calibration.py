@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from simulation.cli import main
-from simulation.config import load_scenario
+from simulation.scenario import load_scenario
 from simulation.runner import run_simulation
 from tests.conftest import ROOT, SCENARIOS
 

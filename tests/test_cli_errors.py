@@ -211,7 +211,7 @@ def test_unicode_names_and_a_name_that_looks_like_an_index(tmp_path, capsys, wri
     data["sinks"][2]["name"] = "3"
     data["events"] = []
     path = write_yaml(data)
-    from simulation.config import load_scenario
+    from simulation.scenario import load_scenario
 
     scenario = load_scenario(path, ["sinks.3.appeal=2.5"]).scenario
     assert scenario.sinks[2].appeal == 2.5 and scenario.sinks[3].appeal == -0.5  # the name wins

@@ -6,7 +6,7 @@ import pytest
 
 import simulation
 from simulation.cli import main
-from simulation.config import Scenario, ScenarioError
+from simulation.scenario import Scenario, ScenarioError
 from simulation.experiments.compare import Arm, compare, parse_arm
 from simulation.experiments.executors import LocalExecutor
 from simulation.experiments.tasks import derive_seeds, scenario_with

@@ -2,7 +2,7 @@
 
 import pytest
 
-from simulation.config import Scenario, ScenarioError, load_scenario
+from simulation.scenario import Scenario, ScenarioError, load_scenario
 from tests.conftest import SCENARIOS, small_data
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from simulation.config import Scenario
+from simulation.scenario import Scenario
 from simulation.model import AttentionModel
 from tests.conftest import small_data
 

@@ -148,7 +148,7 @@ def test_serve_reports_a_bad_scenario_before_starting(tmp_path, capsys):
 
 def test_classroom_model_knobs():
     """The sliders' parameters reach the model: users, the first brand's split, word of mouth, savviness."""
-    from simulation.dashboard import GRAPH_LIMIT, ClassroomModel
+    from simulation.dashboard.app import GRAPH_LIMIT, ClassroomModel
 
     model = ClassroomModel(users=200, relational_share=0.3, word_of_mouth=0.12, savviness_growth=0.05, seed=3)
     assert model.population.n == 200 and model.brands[0].relational_share == 0.3

@@ -35,7 +35,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path, write_yaml):
 
 
 def test_following_a_sample_of_users_does_not_change_the_run():
-    from simulation.config import Scenario
+    from simulation.scenario import Scenario
     from simulation.runner import run_simulation
 
     plain = run_simulation(Scenario.model_validate(small_data(days=15)))
@@ -45,7 +45,7 @@ def test_following_a_sample_of_users_does_not_change_the_run():
 
 
 def test_a_platform_keeps_its_hype_until_it_opens():
-    from simulation.config import Scenario
+    from simulation.scenario import Scenario
     from simulation.model import AttentionModel
 
     model = AttentionModel(Scenario.model_validate(small_data()))

@@ -1,6 +1,6 @@
 """The documentation says what the code does."""
 
-from simulation.reference import BEGIN, END, reference_markdown
+from simulation.scenario.docs import BEGIN, END, reference_markdown
 from tests.conftest import ROOT
 
 
@@ -8,7 +8,7 @@ def test_readme_scenario_reference_is_generated_from_the_schema():
     readme = (ROOT / "README.md").read_text()
     block = readme.split(BEGIN, 1)[1].split(END, 1)[0].strip()
     assert block == reference_markdown().strip(), (
-        "README's scenario reference is stale: run `python -m simulation.reference --update-readme`")
+        "README's scenario reference is stale: run `python -m simulation.scenario.docs --update-readme`")
 
 
 def test_readme_names_the_two_commands_ci_runs():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulation.config import Scenario
+from simulation.scenario import Scenario
 from simulation.engine import kernels, numerics, streams, threads
 from simulation.engine.jit import serial
 from simulation.model import AttentionModel
@@ -225,7 +225,7 @@ def test_run_says_when_it_compiles_the_engine_and_times_it_apart(monkeypatch, ca
 _PLAIN_PYTHON_RUN = """
 import json, sys
 sys.path.insert(0, {root!r})
-from simulation.config import Scenario
+from simulation.scenario import Scenario
 from simulation.engine import jit
 from simulation.runner import run_simulation
 from tests.conftest import small_data

@@ -19,7 +19,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from simulation.config import Scenario
+from simulation.scenario import Scenario
 from simulation.model import AttentionModel
 from tests.conftest import small_data
 from tests.reference import day as reference
@@ -105,7 +105,7 @@ def _platforms_full_isolated(tmp_path):
     day 3 and the social platform on day 4; market.exposure: full.
 
     An edge list names only nodes with edges; a line "i i" makes node i, and the self-loop is dropped when the
-    graph is read (simulation.network.from_networkx), so i has no neighbour. The file's graph has 1,474 users
+    graph is read (simulation.model.network.from_networkx), so i has no neighbour. The file's graph has 1,474 users
     (the random graph's nodes without edges are not in the file), 150 of them isolated.
     """
     graph = nx.gnm_random_graph(1350, 2700, seed=11)

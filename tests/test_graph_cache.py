@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from simulation import graph_cache, network
-from simulation.config import NetworkConfig
+from simulation.model import graph_cache
+from simulation.model import network
+from simulation.scenario import NetworkConfig
 
 USERS = network.DIRECT_BUILD_FROM
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from simulation.config import Scenario
+from simulation.scenario import Scenario
 from simulation.model import AttentionModel
 from tests.conftest import small_data
 
@@ -61,7 +61,7 @@ def test_nothing_reaches_a_user_who_spends_no_time_on_ad_sinks():
 
 def test_brand_destinations_stay_minor_in_the_default_scenario():
     """Habit plus brand pull must not let a brand's site swallow the day (a positive feedback loop)."""
-    from simulation.config import load_scenario
+    from simulation.scenario import load_scenario
     from simulation.runner import run_simulation
     from tests.conftest import SCENARIOS
 

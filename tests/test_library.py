@@ -3,7 +3,7 @@
 import pytest
 
 from simulation.cli import main
-from simulation.config import load_scenario
+from simulation.scenario import load_scenario
 from simulation.experiments.compare import Arm, check_arms
 from tests.conftest import SCENARIOS
 

@@ -4,11 +4,11 @@ import pickle
 
 import numpy as np
 
-from simulation.brands import Brand
-from simulation.config import Scenario
+from simulation.model.brands import Brand
+from simulation.scenario import Scenario
 from simulation.model import AttentionModel
-from simulation.population import User
-from simulation.sinks import BrandDestination, SocialPlatform
+from simulation.model.population import User
+from simulation.model.sinks import BrandDestination, SocialPlatform
 from tests.conftest import small_data
 
 

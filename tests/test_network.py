@@ -4,9 +4,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from simulation.config import NetworkConfig, Scenario
+from simulation.scenario import NetworkConfig, Scenario
 from simulation.model import AttentionModel
-from simulation.network import Neighbourhood, build_network, from_networkx
+from simulation.model.network import Neighbourhood, build_network, from_networkx
 from tests.conftest import small_data
 
 
@@ -69,7 +69,7 @@ def test_direct_barabasi_albert_builder_matches_networkx_in_distribution():
     """Above DIRECT_BUILD_FROM users the BA graph is built straight into arrays; same degree law."""
     from scipy import stats
 
-    from simulation.network import barabasi_albert_csr
+    from simulation.model.network import barabasi_albert_csr
 
     n, m = 20_000, 3
     fast_max, nx_max = [], []
@@ -93,7 +93,7 @@ def test_direct_barabasi_albert_builder_matches_networkx_in_distribution():
 
 
 def test_large_barabasi_albert_uses_the_direct_builder(monkeypatch):
-    from simulation import network
+    from simulation.model import network
 
     def refuse(*args, **kwargs):
         raise AssertionError("networkx must not build a graph this large")
@@ -140,7 +140,7 @@ def _compare_with_networkx(fast_builder, networkx_builder, n, seeds=6, exact_edg
 @pytest.mark.parametrize("rewire", [0.1, 1.0])
 def test_direct_watts_strogatz_builder_matches_networkx_in_distribution(rewire):
     """Above DIRECT_BUILD_FROM users the WS graph is rewired in numpy; same degree law, n k / 2 edges."""
-    from simulation.network import watts_strogatz_csr
+    from simulation.model.network import watts_strogatz_csr
 
     n, k = 20_000, 6
     _compare_with_networkx(lambda seed: watts_strogatz_csr(n, k, rewire, seed),
@@ -150,7 +150,7 @@ def test_direct_watts_strogatz_builder_matches_networkx_in_distribution(rewire):
 @pytest.mark.slow
 def test_direct_erdos_renyi_builder_matches_networkx_in_distribution():
     """Above DIRECT_BUILD_FROM users G(n, p) is drawn in numpy; same degree law (Poisson-like)."""
-    from simulation.network import erdos_renyi_csr
+    from simulation.model.network import erdos_renyi_csr
 
     n, p = 20_000, 6 / (20_000 - 1)
     _compare_with_networkx(lambda seed: erdos_renyi_csr(n, p, seed),
@@ -164,7 +164,7 @@ def test_direct_erdos_renyi_builder_matches_networkx_in_distribution():
 @pytest.mark.parametrize("n,k,p", [(5, 4, 1.0), (9, 8, 0.5), (30, 20, 1.0), (7, 7, 0.3)])
 def test_direct_watts_strogatz_builder_on_dense_graphs(n, k, p):
     """Dense corner cases still give a simple graph with n k/2 edges (k == n: the complete graph)."""
-    from simulation.network import watts_strogatz_csr
+    from simulation.model.network import watts_strogatz_csr
 
     for seed in range(3):
         net = Neighbourhood(n, watts_strogatz_csr(n, k, p, seed))
@@ -173,7 +173,7 @@ def test_direct_watts_strogatz_builder_on_dense_graphs(n, k, p):
 
 
 def test_direct_erdos_renyi_builder_edge_cases():
-    from simulation.network import erdos_renyi_csr
+    from simulation.model.network import erdos_renyi_csr
 
     assert Neighbourhood(10, erdos_renyi_csr(10, 0.0, 1)).edges == 0
     assert Neighbourhood(10, erdos_renyi_csr(10, 1.0, 1)).edges == 45
@@ -186,7 +186,7 @@ def test_direct_erdos_renyi_builder_edge_cases():
     ("erdos_renyi", "fast_gnp_random_graph", {"mean_degree": 4.0}),
 ])
 def test_large_graphs_use_the_direct_builders(monkeypatch, kind, generator, config):
-    from simulation import network
+    from simulation.model import network
 
     def refuse(*args, **kwargs):
         raise AssertionError("networkx must not build a graph this large")
@@ -204,7 +204,7 @@ def test_large_graphs_use_the_direct_builders(monkeypatch, kind, generator, conf
 
 def test_direct_builder_keeps_the_model_random_stream():
     """The builder's seed is the first draw from the model's generator, whatever builds the graph."""
-    from simulation import network
+    from simulation.model import network
 
     for users in (network.DIRECT_BUILD_FROM - 1, network.DIRECT_BUILD_FROM):
         rng, reference = np.random.default_rng(11), np.random.default_rng(11)

@@ -9,7 +9,7 @@ a count: regenerate them then, after tests/test_engine_vs_reference.py, the
 invariant and the Bass tests pass.
 """
 
-from simulation.config import load_scenario
+from simulation.scenario import load_scenario
 from tests.conftest import ROOT, SCENARIOS, check_golden, summary_figures
 
 GOLDEN = ROOT / "tests" / "golden" / "relational_vs_billboard.json"

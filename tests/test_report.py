@@ -6,7 +6,7 @@ import re
 import pandas as pd
 
 from simulation.cli import main
-from simulation.metrics import BRAND_REPORTERS, SINK_REPORTERS
+from simulation.outputs.metrics import BRAND_REPORTERS, SINK_REPORTERS
 from tests.conftest import small_data
 
 KPIS = {"impressions", "reach", "frequency", "clicks", "fans", "engaged_minutes", "awareness", "trust", "adopters",

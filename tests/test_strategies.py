@@ -7,7 +7,7 @@ cheap, at equal budgets. Means over three seeds of the default scenario.
 
 import numpy as np
 
-from simulation.config import load_scenario
+from simulation.scenario import load_scenario
 from simulation.runner import run_simulation
 from tests.conftest import SCENARIOS
 

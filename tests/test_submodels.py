@@ -6,8 +6,8 @@ import pytest
 from simulation.engine import mechanisms as rule
 from simulation.engine.inventory import impression_rates
 from simulation.engine.mechanisms import python_of
-from simulation.brands import Brand
-from simulation.config import Scenario
+from simulation.model.brands import Brand
+from simulation.scenario import Scenario
 from simulation.model import AttentionModel
 from tests.conftest import small_data
 

@@ -12,7 +12,7 @@ import pytest
 
 import simulation
 from simulation.cli import main
-from simulation.config import Scenario, ScenarioError
+from simulation.scenario import Scenario, ScenarioError
 from simulation.experiments.sweep import parse_vary, plan_sweep
 from tests.conftest import ROOT, small_data
 

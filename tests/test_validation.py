@@ -2,7 +2,7 @@
 
 import pytest
 
-from simulation import validation
+from simulation.checks import validation
 from simulation.cli import main
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from simulation.config import Scenario
+from simulation.scenario import Scenario
 
 #: Added to awareness before its log enters a destination's utility (an unaware user can still stumble on it).
 AWARENESS_FLOOR = np.float32(1e-3)

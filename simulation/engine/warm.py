@@ -40,7 +40,7 @@ def warm_up() -> float:
     global _warm
     if _warm:
         return 0.0
-    from simulation.config import Scenario
+    from simulation.scenario import Scenario
     from simulation.model import AttentionModel
 
     start = time.perf_counter()

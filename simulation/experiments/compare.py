@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from simulation.config import Scenario, ScenarioError
+from simulation.scenario import Scenario, ScenarioError
 from simulation.experiments.stats import paired_difference, summarise_groups
 from simulation.experiments.tasks import KPIS, RunTask, derive_seeds, scenario_with, split_top_level
 

@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice
 
 from simulation.engine import threads as engine_threads
-from simulation.config import ScenarioError
+from simulation.scenario import ScenarioError
 from simulation.experiments.tasks import RunTask, execute
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulation.config import Scenario, ScenarioError
+from simulation.scenario import Scenario, ScenarioError
 from simulation.experiments.sweep import SweepPlan, _check_point, parse_vary, run_plan, with_type
 from simulation.experiments.tasks import KPIS, derive_seeds
 

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from simulation.config import Scenario, ScenarioError, parse_override
+from simulation.scenario import Scenario, ScenarioError, parse_override
 from simulation.experiments.output import atomic_write_bytes
 from simulation.experiments.tasks import RunTask, derive_seeds, scenario_with, split_top_level
-from simulation.outdir import check_out, mark, refuse_precious
+from simulation.outputs.folders import check_out, mark, refuse_precious
 
 PARAM = "param:"  # prefix of the varied parameters' columns
 
@@ -67,7 +67,7 @@ def with_type(vary: Vary, base: dict) -> Vary:
     """Ranges of whole-number keys (population.users, copy_lag, ...) give whole numbers; others stay real."""
     from dataclasses import replace
 
-    from simulation.config import key_is_integer
+    from simulation.scenario import key_is_integer
 
     if vary.values is None and key_is_integer(vary.key, base):
         return replace(vary, integer=True, low=int(np.ceil(vary.low)), high=int(np.floor(vary.high)))

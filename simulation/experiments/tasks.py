@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from simulation.config import Scenario, ScenarioError, apply_override, validate_data
+from simulation.scenario import Scenario, ScenarioError, apply_override, validate_data
 
 KPIS = ("impressions", "reach", "frequency", "clicks", "fans", "engaged_minutes", "awareness", "trust", "adopters",
         "sales", "revenue", "spend", "roi", "cost_per_acquisition")

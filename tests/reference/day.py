@@ -42,7 +42,7 @@ import numpy as np
 # What the reference takes from the package (besides World.from_model, which reads the model's sinks, brands,
 # ad_mask, network and config, and streams.poisson_from_10 in `poisson`): the impression rates of ODD §7.5,
 # the awareness floor of §7.3 and the kinds of sink.
-from simulation.config import SINK_KINDS, Scenario
+from simulation.scenario import SINK_KINDS, Scenario
 from simulation.engine.inventory import impression_rates
 from simulation.engine.parameters import AWARENESS_FLOOR
 

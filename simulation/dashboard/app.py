@@ -18,13 +18,13 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
-from simulation import plots
-from simulation.config import load_scenario
+from simulation.outputs import plots
+from simulation.scenario import load_scenario
 from simulation.model import AttentionModel
 from simulation.runner import daily_tables
 
 SCENARIO = Path(os.environ.get("ATTENTION_MARKET_SCENARIO",
-                               Path(__file__).resolve().parent.parent / "scenarios" / "classroom.yaml"))
+                               Path(__file__).resolve().parents[2] / "scenarios" / "classroom.yaml"))
 GRAPH_LIMIT = 1_500  # above this many users the graph is not drawn: it would be a smudge
 NEW_PLATFORM = "New platform"
 
@@ -46,7 +46,7 @@ class ClassroomModel(AttentionModel):
             "type": "platform_launch", "day": 36_500,
             "sink": {"name": NEW_PLATFORM, "kind": "social", "appeal": 0.0, "ad_load": 1.0,
                      "network_effect": 2.0, "novelty": 2.0, "novelty_decay": 0.02}}]
-        from simulation.config import Scenario
+        from simulation.scenario import Scenario
 
         super().__init__(Scenario.model_validate(data), int(seed))
         self.layout = None

@@ -7,8 +7,8 @@ import math
 import mesa
 import numpy as np
 
-from simulation.config import BrandConfig, strategy_share
-from simulation.sinks import BrandDestination
+from simulation.scenario import BrandConfig, strategy_share
+from simulation.model.sinks import BrandDestination
 
 
 class Brand(mesa.Agent):

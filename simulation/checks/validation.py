@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from simulation.config import Scenario, load_scenario
+from simulation.scenario import Scenario, load_scenario
 from simulation.runner import run_simulation
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BASS_PAIRS = (  # (p, q, source)
     (0.03, 0.38, "Sultan, Farley & Lehmann 1990, meta-analysis averages"),
     (0.0279, 0.251, "black-and-white TV, Bass 1969"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from simulation.config import AdvertisingConfig, BrandConfig, PopulationConfig
+from simulation.scenario import AdvertisingConfig, BrandConfig, PopulationConfig
 
 
 class Population:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from simulation.config import BudgetChange, Crisis, Event, SinkClose, SinkLaunch, StrategyChange
+from simulation.scenario import BudgetChange, Crisis, Event, SinkClose, SinkLaunch, StrategyChange
 
 if TYPE_CHECKING:
     from simulation.model import AttentionModel

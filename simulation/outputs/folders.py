@@ -12,7 +12,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from simulation.config import ScenarioError
+from simulation.scenario import ScenarioError
 
 MARKER = ".attention-market"
 

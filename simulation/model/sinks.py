@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mesa
 
-from simulation.config import SinkConfig
+from simulation.scenario import SinkConfig
 
 
 class Sink(mesa.Agent):

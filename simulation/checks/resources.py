@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from simulation.config import SINK_KINDS, Scenario, ScenarioError, SinkLaunch
-from simulation.network import DIRECT_BUILD_FROM, DIRECT_KINDS
+from simulation.scenario import SINK_KINDS, Scenario, ScenarioError, SinkLaunch
+from simulation.model.network import DIRECT_BUILD_FROM, DIRECT_KINDS
 from simulation.model import AGENT_VIEW_LIMIT
 
 # Bytes per user, measured with benchmarks/throughput.py (tracemalloc) and rounded up.

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from simulation.brands import Brand
+    from simulation.model.brands import Brand
     from simulation.model import AttentionModel
-    from simulation.sinks import Sink
+    from simulation.model.sinks import Sink
 
 
 # ---- per sink, per day

@@ -5,14 +5,14 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from simulation import metrics
-from simulation.brands import Brand
-from simulation.config import SINK_KINDS, Scenario, SinkConfig, SinkLaunch
+from simulation.outputs import metrics
+from simulation.model.brands import Brand
+from simulation.scenario import SINK_KINDS, Scenario, SinkConfig, SinkLaunch
 from simulation.engine.day import EngineDay
-from simulation.events import EventQueue
-from simulation.network import build_network
-from simulation.population import Population, User
-from simulation.sinks import BrandDestination, Sink, make_sink
+from simulation.model.events import EventQueue
+from simulation.model.network import build_network
+from simulation.model.population import Population, User
+from simulation.model.sinks import BrandDestination, Sink, make_sink
 
 #: Above this many users, per-user Mesa views are made only when asked for.
 AGENT_VIEW_LIMIT = 100_000

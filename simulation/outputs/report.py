@@ -10,8 +10,8 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from simulation import plots
-from simulation.config import LoadedScenario
+from simulation.outputs import plots
+from simulation.scenario import LoadedScenario
 from simulation.runner import RunResult
 
 PACKAGES = ("attention-market", "mesa", "numpy", "numba", "scipy", "networkx", "pandas", "pyarrow", "pydantic", "matplotlib")

@@ -15,8 +15,8 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from simulation import graph_cache
-from simulation.config import NetworkConfig, ScenarioError
+from simulation.model import graph_cache
+from simulation.scenario import NetworkConfig, ScenarioError
 
 
 #: From this many users on, barabasi_albert, watts_strogatz and erdos_renyi graphs are built by the

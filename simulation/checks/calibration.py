@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulation.config import Scenario, ScenarioError, validate_data
+from simulation.scenario import Scenario, ScenarioError, validate_data
 from simulation.runner import run_simulation
 
 

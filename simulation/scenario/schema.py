@@ -1,0 +1,264 @@
+"""The scenario schema: pydantic models that *are* the documentation of a scenario file.
+
+Every key has a description, a default where one makes sense and a range. A typo is an error
+(``extra="forbid"``), never silently ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Strategy = Literal["billboard", "relational", "mixed", "copycat", "influencer"]
+SinkKind = Literal[
+    "social", "email", "game", "media", "entertainment", "portal", "search",
+    "messaging", "video", "software", "shopping", "other",
+]
+#: Every kind of attention sink; a brand's own destination has the kind "brand".
+SINK_KINDS: tuple[str, ...] = typing.get_args(SinkKind) + ("brand",)
+
+#: Names: letters (any alphabet), digits, spaces and _ & ' - ; no dot, since --set paths use dots.
+NAME_PATTERN = r"^\w[\w &'-]*$"
+Name = Annotated[str, Field(min_length=1, max_length=60, pattern=NAME_PATTERN)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class PopulationConfig(Strict):
+    """The users: one per node of the social graph."""
+
+    users: int = Field(10_000, ge=2, le=50_000_000, description="Number of users (nodes of the graph).")
+    minutes_mean: float = Field(70.0, gt=0, le=1440, description="Mean daily time online, in minutes.")
+    minutes_sd: float = Field(35.0, ge=0, le=1440, description="Standard deviation of daily time online across users (gamma distributed).")
+    slots_per_day: int = Field(24, ge=1, le=255, description="A user's day is split into this many equal slots, each spent on one sink.")
+    taste_sd: float = Field(0.5, ge=0, le=5, description="Spread of users' taste for each kind of site (standard deviation of a normal term in utility).")
+    habit: float = Field(1.5, ge=0, le=10, description="Weight of yesterday's share of time on a sink in today's utility of that sink.")
+    agent_views: bool | None = Field(None, description="Create one Mesa agent per user (a thin view over the arrays). null: only when users <= 100000.")
+
+
+class NetworkConfig(Strict):
+    """The social graph users recommend along."""
+
+    kind: Literal["barabasi_albert", "watts_strogatz", "erdos_renyi", "complete", "ring", "file"] = Field(
+        "barabasi_albert", description="Graph generator, or 'file' to read `path`. From 50,000 users on, barabasi_albert, "
+        "watts_strogatz and erdos_renyi graphs are built straight into arrays (the same model as networkx's, another "
+        "random stream) and cached on disk (ATTENTION_MARKET_GRAPH_CACHE: a folder, or off).")
+    m: int = Field(3, ge=1, le=1000, description="barabasi_albert: edges each new node brings.")
+    k: int = Field(6, ge=2, le=1000, description="watts_strogatz: each node's neighbours in the initial ring (even).")
+    rewire: float = Field(0.1, ge=0, le=1, description="watts_strogatz: probability of rewiring each edge.")
+    mean_degree: float = Field(6.0, gt=0, le=10_000, description="erdos_renyi: expected number of neighbours.")
+    path: str | None = Field(None, description="file: an edge list (one 'u v' pair a line) or a GraphML file, relative to the scenario file.")
+
+    @model_validator(mode="after")
+    def _path_only_for_files(self) -> "NetworkConfig":
+        if self.kind == "file" and not self.path:
+            raise ValueError("kind 'file' needs a `path` to an edge list or GraphML file")
+        if self.kind == "watts_strogatz" and self.k % 2:
+            raise ValueError(f"watts_strogatz needs an even k (neighbours on both sides), found {self.k}")
+        if self.kind != "file" and self.path:
+            raise ValueError(f"`path` is only read when kind is 'file' (kind is '{self.kind}')")
+        return self
+
+
+class SinkConfig(Strict):
+    """A place where users spend time: a platform, a service or a site."""
+
+    name: Name = Field(description="Unique name of the sink.")
+    kind: SinkKind = Field(description="Kind of site; users' tastes are per kind.")
+    appeal: float = Field(0.0, ge=-20, le=20, description="Base utility of a slot spent here (logit scale).")
+    ad_load: float = Field(0.0, ge=0, le=20, description="Ad impressions the sink can carry per minute of attention (0: no ads).")
+    network_effect: float = Field(0.0, ge=0, le=20, description="Weight of the share of time a user's neighbours spent here yesterday.")
+    novelty: float = Field(0.0, ge=0, le=20, description="Hype when the sink appears, added to its utility and decaying each day.")
+    novelty_decay: float = Field(0.05, ge=0, le=1, description="Share of the remaining novelty lost each day.")
+
+
+class DestinationConfig(Strict):
+    """A brand's own site or community page (an attention sink of kind 'brand')."""
+
+    appeal: float = Field(-4.0, ge=-20, le=20, description="Base utility of a slot at the brand's destination.")
+    network_effect: float = Field(0.5, ge=0, le=20, description="Community pull: weight of neighbours' share of time there.")
+
+
+class BrandConfig(Strict):
+    """A brand, its budget and its strategy."""
+
+    name: Name = Field(description="Unique name of the brand.")
+    strategy: Strategy = Field(
+        description="billboard: buy impressions; relational: content, conversation and service; mixed: a split; "
+                    "copycat: imitate the most visible brand's split after a lag; influencer: pay the best-connected users to recommend.")
+    relational_share: float | None = Field(
+        None, ge=0, le=1, description="mixed: share of the budget spent relationally (billboard is 0, relational is 1); copycat: its split until it first copies (default 0.5).")
+    copy_lag: int = Field(14, ge=1, le=3650, description="copycat only: days it takes to notice and copy the most visible brand's strategy.")
+    copy_penalty: float = Field(0.5, ge=0, le=1, description="copycat only: share of the original campaign's novelty a copy lacks.")
+    influencer_fee: float = Field(5.0, ge=0.001, le=1e9, description="influencer only: cost of one influencer's recommendations for one day.")
+    budget_per_day: float = Field(1000.0, ge=0, le=1e12, description="Money spent per day (currency units).")
+    price: float = Field(50.0, gt=0, le=1e9, description="Revenue per sale.")
+    margin: float = Field(0.5, ge=0, le=1, description="Gross margin on a sale; ROI = (margin x revenue - spend) / spend.")
+    cpm: float = Field(5.0, ge=0.001, le=1e6, description="Cost of a thousand impressions.")
+    ad_sinks: list[Name] | None = Field(None, description="Sinks the billboard buys impressions on (null: every sink with ad_load > 0).")
+    service_share: float = Field(0.5, ge=0, le=1, description="Share of relational spend on answering users; the rest goes to content.")
+    cost_per_answer: float = Field(2.0, ge=0.001, le=1e9, description="Cost of answering one visitor at the destination.")
+    content_scale: float = Field(500.0, ge=0.001, le=1e12, description="Daily content spend at which content adds ln 2 x content_pull to the destination's utility.")
+    initial_awareness: float = Field(0.05, ge=0, le=1, description="Awareness of the brand on day 0, the same for every user.")
+    initial_trust: float = Field(0.0, ge=-1, le=1, description="Trust in the brand on day 0, the same for every user.")
+    quality: float = Field(0.3, ge=-1, le=1, description="Product experience: a buyer's trust moves toward it at each purchase.")
+    destination: DestinationConfig = Field(default_factory=DestinationConfig, description="The brand's own site or community page.")
+
+    @model_validator(mode="after")
+    def _share_matches_strategy(self) -> "BrandConfig":
+        if self.strategy == "mixed" and self.relational_share is None:
+            raise ValueError("a 'mixed' strategy needs `relational_share` (0 to 1)")
+        if self.strategy not in ("mixed", "copycat") and self.relational_share is not None:
+            raise ValueError(f"`relational_share` is only for the 'mixed' and 'copycat' strategies (strategy is '{self.strategy}')")
+        return self
+
+    @property
+    def relational_fraction(self) -> float:
+        return strategy_share(self.strategy, self.relational_share)
+
+
+def strategy_share(strategy: str, relational_share: float | None) -> float:
+    """Fraction of a brand's budget spent relationally (an influencer brand spends it all on influencers)."""
+    if strategy == "copycat":
+        return 0.5 if relational_share is None else relational_share
+    return {"billboard": 0.0, "relational": 1.0, "influencer": 0.0}.get(strategy, relational_share or 0.0)
+
+
+class MarketConfig(Strict):
+    """Adoption and sales: the network Bass model driven by attention."""
+
+    p: float = Field(0.004, ge=0, le=1, description="External pull: daily adoption probability of a fully exposed user (Bass p per day).")
+    q: float = Field(0.05, ge=0, le=1, description="Word-of-mouth pull: daily adoption probability when every neighbour is a fully trusting adopter (Bass q per day).")
+    exposure: Literal["attention", "full"] = Field(
+        "attention", description="attention: external pull only through impressions and visits a user actually gets; full: every user fully exposed (the Bass limit).")
+    engagement_minutes: float = Field(10.0, gt=0, le=1440, description="Minutes at a brand's destination that give 63% of the full external pull.")
+    repurchase_rate: float = Field(0.01, ge=0, le=1, description="Daily probability that a customer with trust 1 buys again (half of it at trust 0, none at -1).")
+    experience_weight: float = Field(0.5, ge=0, le=1, description="Share of the distance to the product's quality that a buyer's trust moves at each purchase.")
+    campaign_novelty_decay: float = Field(0.0, ge=0, le=1, description="Share of a campaign's novelty lost each day (Wu & Huberman 2007); novelty scales the effect of its impressions and content.")
+    awareness_forgetting: float = Field(0.01, ge=0, le=1, description="Share of awareness forgotten each day.")
+
+
+class AdvertisingConfig(Strict):
+    """How impressions work on users."""
+
+    ad_effect: float = Field(0.05, ge=0, le=1, description="Effect of one impression on a naive, unfatigued user.")
+    fatigue_per_impression: float = Field(0.05, ge=0, le=10, description="Ad fatigue added by each impression of the same brand (effect falls as e^-fatigue).")
+    fatigue_recovery: float = Field(0.1, ge=0, le=1, description="Share of fatigue lost each day.")
+    click_rate: float = Field(0.00225, ge=0, le=1, description="Chance that a naive, unfatigued user clicks an impression, worn out like its effect (clicks are observed as expected values). The default gives the 2010 baseline a click-through of about 0.1 % (DoubleClick 2009).")
+    savviness_initial: float = Field(0.05, ge=0, lt=1, description="Ad blindness on day 0 (effect of an impression falls by this share).")
+    savviness_growth: float = Field(0.02, ge=0, le=1, description="Savviness gained per thousand ads seen (of any advertiser), on the remaining naivety.")
+
+
+class WordOfMouthConfig(Strict):
+    """What flows along the edges of the social graph."""
+
+    awareness_spread: float = Field(0.05, ge=0, le=1, description="Daily awareness gained from the share of neighbours who talk about the brand (customers, fans and critics).")
+    trust_influence: float = Field(0.02, ge=0, le=1, description="Daily pull of a user's trust toward the opinions neighbours voice.")
+    negativity_bias: float = Field(2.0, ge=0, le=100, description="Weight of a negative opinion against a positive one.")
+
+
+class RelationalConfig(Strict):
+    """What conversation and community do."""
+
+    answer_trust_gain: float = Field(0.2, ge=0, le=1, description="Share of the distance to full trust that an answered visitor gains.")
+    content_pull: float = Field(1.0, ge=0, le=20, description="Utility content spend adds to the destination (times ln(1 + spend/content_scale)).")
+    paid_voice: float = Field(0.5, ge=0, le=1, description="Weight of a paid influencer's recommendation, against 1 for a fully trusting customer's.")
+    trust_pull: float = Field(1.0, ge=0, le=20, description="Utility of the destination per unit of |trust|: trusting fans come to buy, distrusting critics to complain.")
+
+
+class SinkLaunch(Strict):
+    type: Literal["platform_launch"] = Field(description="A new sink opens, usually with hype.")
+    day: int = Field(ge=1, le=36_500, description="Day the platform opens (days are numbered from 1).")
+    sink: SinkConfig = Field(description="The new sink (usually with novelty and a network effect).")
+
+
+class SinkClose(Strict):
+    type: Literal["platform_close"] = Field(description="A sink shuts; its users spend their time elsewhere.")
+    day: int = Field(ge=1, le=36_500, description="Day the platform shuts.")
+    sink: Name = Field(description="Name of the sink that leaves.")
+
+
+class Crisis(Strict):
+    type: Literal["crisis"] = Field(description="Aware users of a brand lose trust; negative word of mouth follows.")
+    day: int = Field(ge=1, le=36_500, description="Day the crisis breaks.")
+    brand: Name = Field(description="Brand in crisis.")
+    share: float = Field(0.2, gt=0, le=1, description="Share of the brand's aware users who hear of it that day.")
+    trust_loss: float = Field(0.8, gt=0, le=2, description="Trust each of them loses (trust stays within [-1, 1]).")
+
+
+class BudgetChange(Strict):
+    type: Literal["budget_change"] = Field(description="A brand's daily budget changes.")
+    day: int = Field(ge=1, le=36_500, description="Day the new budget starts.")
+    brand: Name = Field(description="Brand whose budget changes.")
+    budget_per_day: float = Field(ge=0, le=1e12, description="The new daily budget.")
+
+
+class StrategyChange(Strict):
+    type: Literal["strategy_change"] = Field(description="A brand switches strategy.")
+    day: int = Field(ge=1, le=36_500, description="Day the new strategy starts.")
+    brand: Name = Field(description="Brand whose strategy changes.")
+    strategy: Literal["billboard", "relational", "mixed"] = Field(description="The new strategy (billboard, relational or mixed).")
+    relational_share: float | None = Field(None, ge=0, le=1, description="mixed only: share of the budget spent relationally.")
+
+    @model_validator(mode="after")
+    def _share_matches_strategy(self) -> "StrategyChange":
+        if self.strategy == "mixed" and self.relational_share is None:
+            raise ValueError("a 'mixed' strategy needs `relational_share` (0 to 1)")
+        if self.strategy != "mixed" and self.relational_share is not None:
+            raise ValueError(f"`relational_share` is only for the 'mixed' strategy (strategy is '{self.strategy}')")
+        return self
+
+
+Event = Annotated[Union[SinkLaunch, SinkClose, Crisis, BudgetChange, StrategyChange], Field(discriminator="type")]
+
+
+class CollectConfig(Strict):
+    """Optional per-user data (the default collects aggregates only)."""
+
+    sample_users: int = Field(0, ge=0, le=100_000, description="Follow this many randomly chosen users every day (users.csv).")
+
+
+class ArmConfig(Strict):
+    """An alternative for `compare`: the same scenario with some keys changed."""
+
+    name: Name = Field(description="Name of the arm, used in tables and reports.")
+    set: dict[str, Any] = Field(default_factory=dict, description="Keys to change, as 'key.path: value' (the same paths as --set).")
+
+    def set_overrides(self) -> list[str]:
+        return [f"{key}={json.dumps(value)}" for key, value in self.set.items()]
+
+
+class Scenario(Strict):
+    """A whole scenario file."""
+
+    name: str = Field("scenario", min_length=1, max_length=100, description="Short name, used in reports.")
+    description: str = Field("", max_length=5000, description="What question the scenario asks.")
+    days: int = Field(365, ge=1, le=36_500, description="Days to simulate (one step is one day).")
+    seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the model's random generator (--seed overrides it).")
+    population: PopulationConfig = Field(default_factory=PopulationConfig, description="The users.")
+    network: NetworkConfig = Field(default_factory=NetworkConfig, description="The social graph.")
+    sinks: list[SinkConfig] = Field(min_length=1, description="The attention sinks present on day 0 (brand destinations are added per brand).")
+    brands: list[BrandConfig] = Field(min_length=1, description="The brands competing for attention and sales.")
+    market: MarketConfig = Field(default_factory=MarketConfig, description="Adoption and sales.")
+    advertising: AdvertisingConfig = Field(default_factory=AdvertisingConfig, description="How impressions work on users.")
+    word_of_mouth: WordOfMouthConfig = Field(default_factory=WordOfMouthConfig, description="What flows along the graph's edges.")
+    relational: RelationalConfig = Field(default_factory=RelationalConfig, description="What conversation and community do.")
+    events: list[Event] = Field(default_factory=list, description="Scheduled events: platform_launch, platform_close, crisis, budget_change, strategy_change.")
+    collect: CollectConfig = Field(default_factory=CollectConfig, description="Optional per-user data.")
+    arms: list[ArmConfig] = Field(default_factory=list, description="Alternatives that `compare` runs side by side (ignored by `run`).")
+
+
+#: The schema model of each event type.
+_EVENT_MODELS: dict[str, type[BaseModel]] = {
+    "platform_launch": SinkLaunch, "platform_close": SinkClose, "crisis": Crisis,
+    "budget_change": BudgetChange, "strategy_change": StrategyChange,
+}
+
+
+#: Rows of sampled-user data a run may hold in memory (collect.sample_users x brands x days).
+MAX_SAMPLE_ROWS = 20_000_000
