@@ -8,12 +8,13 @@ import sys
 import numba
 import numpy as np
 import pytest
+from numba import njit
 from scipy import stats
 
-from simulation.scenario import Scenario
 from simulation.engine import kernels, numerics, streams, threads
-from simulation.engine.jit import serial
+from simulation.engine.jit import FAST, serial
 from simulation.model import AttentionModel
+from simulation.scenario import Scenario
 from tests.conftest import ROOT, SCENARIOS, small_data
 
 
@@ -34,7 +35,7 @@ def test_counter_generator_gives_independent_uniform_streams():
 def test_poisson_sampler_has_the_poisson_distribution(lam):
     key = np.uint64(streams.stream_key(np.uint64(99), 1, streams.STREAM_IMPRESSIONS))
     n = 40_000
-    draws = streams.poissons(np.full(n, lam), key).astype(np.int64)  # the sampler deliver uses
+    draws = kernels.poissons(np.full(n, lam), key).astype(np.int64)  # the sampler deliver uses
     assert abs(draws.mean() - lam) < 4 * np.sqrt(lam / n)
     assert abs(draws.var() / lam - 1) < 4 * np.sqrt(2 / n) + 0.01
     # chi-square over the bins that expect at least 20 draws
@@ -56,27 +57,37 @@ def test_a_block_of_mixed_means_gets_each_its_own_poisson_law():
     key = np.uint64(streams.stream_key(np.uint64(7), 3, streams.STREAM_IMPRESSIONS))
     means = np.array([0.0, 0.3, 4.0, 9.99, 10.0, 60.0])
     lam = np.tile(means, 30_000)  # every block holds every mean
-    draws = streams.poissons(lam, key).reshape(-1, means.size)
+    draws = kernels.poissons(lam, key).reshape(-1, means.size)
     assert np.all(draws == np.floor(draws))
     assert np.all(draws[:, 0] == 0)
     # a mean of 0 or below (never made by deliver) draws 0 and leaves the block's other draws alone
     odd = lam.copy()
     odd[::means.size] = -5.0
-    assert np.array_equal(streams.poissons(odd, key), streams.poissons(lam, key))
+    assert np.array_equal(kernels.poissons(odd, key), kernels.poissons(lam, key))
     for column, mean in enumerate(means[1:], start=1):
         assert abs(draws[:, column].mean() - mean) < 4 * np.sqrt(mean / draws.shape[0]), mean
         assert abs(draws[:, column].var() / mean - 1) < 4 * np.sqrt(2 / draws.shape[0]) + 0.01, mean
 
 
 @serial
-def _apply(function, values):
+def _apply_exact(function, values):
     out = np.empty_like(values)
     for k in range(values.size):
         out[k] = function(values[k])
     return out
 
 
-def test_vector_exponential_and_logarithm_are_accurate():
+@njit(fastmath=FAST)
+def _apply_fast(function, values):
+    """As the kernels call the polynomials: inlined into a loop compiled with fast-math."""
+    out = np.empty_like(values)
+    for k in range(values.size):
+        out[k] = function(values[k])
+    return out
+
+
+@pytest.mark.parametrize("_apply", [_apply_exact, _apply_fast], ids=["exact", "fast-math"])
+def test_vector_exponential_and_logarithm_are_accurate(_apply):
     """The polynomials that replace libm's exp and log in the rules, against numpy in double precision."""
     rng = np.random.default_rng(5)
     x = np.concatenate([-rng.exponential(3.0, 250), [0.0, -1e-12, -86.9, -87.5, -700.0, -800.0]])
@@ -159,7 +170,8 @@ def test_thread_chooser_keeps_the_faster_count_and_probes_ever_less_often(monkey
     probes = [day for day in range(3, 300) if used[day] == 1]
     assert len(probes) >= 3 and used[3:300].count(2) > 280
     gaps = np.diff(probes)
-    assert (np.diff(gaps) > 0).all(), probes  # each losing probe doubles the wait for the next
+    assert gaps[1] >= 2 * gaps[0] - 1 and (np.diff(gaps) >= 0).all(), probes  # a losing probe doubles the wait
+    assert gaps.max() <= threads.LONGEST_INTERVAL + 1, probes  # up to a bound
     assert used[310:].count(1) > 280  # switched soon after two threads became slow
     assert 2 in used[310:]  # and two threads are still tried now and then
     assert threads.Chooser(threads.TWO_THREADS_FROM - 1).counts == [1]  # small populations: one thread
@@ -220,6 +232,27 @@ def test_run_says_when_it_compiles_the_engine_and_times_it_apart(monkeypatch, ca
     assert "Compiling" not in capsys.readouterr().err
     provenance = json.loads((tmp_path / "b" / "summary.json").read_text())["provenance"]
     assert provenance["compile_seconds"] >= 0 and provenance["run_seconds"] > 0
+
+
+_CACHE_PROBE = """
+import sys
+sys.path.insert(0, {root!r})
+from simulation.engine import warm
+before = warm.compiled_on_disk()
+warm.warm_up()
+print(before, warm.compiled_on_disk())
+"""
+
+
+@pytest.mark.slow
+def test_compiled_on_disk_sees_an_empty_cache_and_a_warm_one(tmp_path):
+    """What `run` relies on to say it compiles: an empty cache folder is seen as such, a warmed one too."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path), "ATTENTION_MARKET_NUMBA_CACHE": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", _CACHE_PROBE.format(root=str(ROOT))], env=env, capture_output=True,
+                          text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["False", "True"]
+    assert any(tmp_path.rglob("*.nbi"))  # the kernels went to that folder
 
 
 _PLAIN_PYTHON_RUN = """

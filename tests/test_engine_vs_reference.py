@@ -217,7 +217,7 @@ class Checker:
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_compiled_engine_makes_the_reference_day_draw_for_draw(name, tmp_path):
+def test_engine_makes_the_reference_day_draw_for_draw(name, tmp_path):
     build, days = SCENARIOS[name]
     data = build(tmp_path)
     data.update(days=days)

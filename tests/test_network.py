@@ -86,7 +86,7 @@ def test_direct_barabasi_albert_builder_matches_networkx_in_distribution():
     spread = np.sqrt(np.var(fast_max, ddof=1) / 6 + np.var(nx_max, ddof=1) / 6)
     assert abs(np.mean(fast_max) - np.mean(nx_max)) < 3 * spread
     # simple graph: no self-loops, no repeated edges, symmetric
-    adjacency = fast.weights.copy()
+    adjacency = fast.adjacency()
     adjacency.data[:] = 1.0
     assert (adjacency != adjacency.T).nnz == 0 and adjacency.max() == 1.0
     assert not np.any(adjacency.indices[adjacency.indptr[5]:adjacency.indptr[6]] == 5)
@@ -107,7 +107,7 @@ def test_large_barabasi_albert_uses_the_direct_builder(monkeypatch):
 
 def _assert_simple(net: Neighbourhood) -> None:
     """Symmetric, no self-loops, no repeated edges."""
-    adjacency = net.weights.copy()
+    adjacency = net.adjacency()
     adjacency.data[:] = 1.0
     adjacency.sum_duplicates()
     assert (adjacency != adjacency.T).nnz == 0 and adjacency.max() == 1.0

@@ -89,7 +89,7 @@ def GraphView(model):
     fig = Figure(figsize=(6, 5))
     ax = fig.subplots()
     degree = model.network.degree
-    w = model.network.weights.tocoo()
+    w = model.network.adjacency().tocoo()
     xy = model.layout
     upper = w.row < w.col  # each edge once
     ax.add_collection(LineCollection(np.stack([xy[w.row[upper]], xy[w.col[upper]]], axis=1), colors="0.85",

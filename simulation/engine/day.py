@@ -12,7 +12,7 @@ import numpy as np
 
 from simulation.engine.inventory import impression_rates
 from simulation.engine import kernels, streams, threads
-from simulation.engine.parameters import day_parameters
+from simulation.engine.parameters import day_parameters, effect_per_slot
 
 if TYPE_CHECKING:
     from simulation.model import AttentionModel
@@ -72,7 +72,8 @@ class EngineDay:
         pull = np.array([s.pull if s.active else -np.inf for s in model.all_sinks], dtype=np.float64)
         for brand in model.brands:
             pull[brand.destination.column] += brand.content_boost
-        effect = np.array([s.network_effect if s.active else 0.0 for s in model.all_sinks], dtype=np.float64)
+        effect = effect_per_slot(np.array([s.network_effect if s.active else 0.0 for s in model.all_sinks],
+                                          dtype=np.float64), self.params)
         # heard_social was gathered with yesterday's word of mouth. Slots have not changed since but for a
         # platform closed this morning, whose column is then inactive (effect 0): what was heard there is ignored.
         with self.threads.phase(0):
@@ -111,8 +112,8 @@ class EngineDay:
         wanted = np.array([b.impressions_wanted for b in model.brands])
         rates = impression_rates(inventory, wanted, model.ad_mask).astype(np.float64)
         novelty = np.array([b.novelty for b in model.brands], dtype=np.float64)
-        answer_mode, below, answer_keys = self._answer_rule(model)
         with self.threads.phase(1):
+            answer_mode, below, answer_keys = self._answer_rule(model)
             sums = kernels.deliver(
                 self.users(model), self.params, ad_load, rates, model.destination_columns, novelty, answer_mode,
                 below, answer_keys, self.key(model.day, streams.STREAM_IMPRESSIONS), self.impressions,
@@ -126,9 +127,9 @@ class EngineDay:
 
     def word_of_mouth_and_purchases(self, model: "AttentionModel") -> None:
         """§7.9–7.13: word of mouth, purchases and the users' part of learning, in one pass over users."""
-        totals = kernels.column_totals(self.voices) if self.graph.complete else np.zeros(1)
         quality = np.array([b.quality for b in model.brands], dtype=np.float64)
         with self.threads.phase(2):
+            totals = kernels.column_totals(self.voices) if self.graph.complete else np.zeros(1)
             sales = kernels.word_of_mouth(
                 self.users(model), self.params, self.graph, self.voices, totals, self.heard_social, self.external,
                 quality, model.day, self.key(model.day, streams.STREAM_PURCHASES)).sum(axis=0)

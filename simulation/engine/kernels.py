@@ -24,7 +24,7 @@ from numba import prange
 
 from simulation.engine import mechanisms as rule
 from simulation.engine.jit import kernel, prefetch, scalar, serial
-from simulation.engine.streams import GAMMA, draw_poissons, random_bits, unit, unit32
+from simulation.engine.streams import draw_poissons, random_bits, unit, unit32
 
 #: Users per chunk (at most): the unit of work of a thread and of partial sums.
 CHUNK = 16_384
@@ -87,10 +87,25 @@ def chunks(n: int) -> int:
 _chunk_size = scalar(chunk_size)
 
 
+# --------------------------------------------------------------------------- §7.5 the Poisson sampler, for tests
+
+@serial
+def poissons(lam, key):
+    """Poisson(lam[i]) draws with the counters of user i and a single brand: the sampler of `deliver`, for tests."""
+    n = lam.size
+    shown = np.empty(n)
+    scratch = np.empty((3, BLOCK))
+    for start in range(0, n, BLOCK):
+        size = min(BLOCK, n - start)
+        draw_poissons(lam[start:start + size], size, key, start, np.uint64(1), np.uint64(0),
+                      shown[start:start + size], scratch[0], scratch[1], scratch[2])
+    return shown
+
+
 # --------------------------------------------------------------------------- §7.3–7.4 attention
 
 @kernel
-def allocate(users, params, kind_of_sink, pull, network_effect, heard_social, social_of_column,
+def allocate(users, params, kind_of_sink, pull, effect_per_slot, heard_social, social_of_column,
              destination_columns, key, voices):
     """Today's slots per sink (in place) by multinomial logit and systematic sampling.
 
@@ -111,7 +126,7 @@ def allocate(users, params, kind_of_sink, pull, network_effect, heard_social, so
     visitors = np.zeros((nchunks, sinks), dtype=np.int64)
     brands = destination_columns.size
     f_pull = pull.astype(np.float32)
-    f_effect = (network_effect * per_slot_share).astype(np.float32)
+    f_effect = effect_per_slot.astype(np.float32)
     f_habit = np.float32(params.habit_per_slot)
     f_trust_pull = np.float32(params.trust_pull)
     f_floor = np.float32(params.awareness_floor)
@@ -169,7 +184,7 @@ def allocate(users, params, kind_of_sink, pull, network_effect, heard_social, so
                     row_slots[first + k] = np.uint8(count)
                     spent += count * budget[first + k]
                     seen += count > 0
-                chunk_minutes[s] += spent * per_slot_share
+                chunk_minutes[s] += rule.minutes_per_slot(spent, per_slot_share)  # the sum of budgets, per slot
                 chunk_visitors[s] += seen
                 j = social_of_column[s]
                 if j >= 0:
@@ -248,7 +263,7 @@ def deliver(users, params, ad_load, rates, destination_columns, novelty, answer_
             size = min(BLOCK, end - start)
             first = np.uint64(start)  # unsigned indices: no wrap-around of negative ones, which stops vector code
             for k in range(np.uint64(size)):
-                scale[k] = budget[first + k] * per_slot_share  # minutes per slot
+                scale[k] = rule.minutes_per_slot(budget[first + k], per_slot_share)
                 seen[k] = 0.0
             for b in range(brands):
                 for k in range(np.uint64(size)):
@@ -270,7 +285,7 @@ def deliver(users, params, ad_load, rates, destination_columns, novelty, answer_
                 draw_poissons(lam, size, key, start, np.uint64(brands), np.uint64(b), shown, scratch[0], scratch[1],
                               scratch[2])
                 stays = slots[destination_columns[b]]
-                effect = np.float32(params.ad_effect * novelty[b])
+                effect = np.float32(rule.campaign_effect(params.ad_effect, novelty[b]))
                 for k in range(np.uint64(size)):
                     i = first + k
                     worn[k] = rule.ad_wear(savviness[i], fatigue[b, i])
@@ -305,7 +320,7 @@ def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start,
     for k in range(np.uint64(size)):
         i = np.uint64(start) + k
         count = shown[k]
-        response = np.float32(1.0) - kept[k]  # §7.6: 0 when nothing was shown
+        response = rule.ad_response(kept[k])
         clicked = rule.clicks(count, params.click_rate, worn[k])
         newcomer = 0.0 if reached[i] else 1.0  # (products, not selects, in sums: they stay vector code)
         delivered += count
@@ -323,7 +338,7 @@ def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start,
         answers += 1.0 if answered else 0.0
         trust[i] = rule.trust_after_answer(trust[i], params.answer_gain) if answered else trust[i]
         awareness[i] = rule.awareness_after_exposure(awareness[i], pull)
-        external[i] = 1.0 if params.full_exposure else pull
+        external[i] = rule.bass_external(pull, params.full_exposure)
         impressions[i] = count
     total[0] += delivered
     total[1] += reached_today
@@ -413,14 +428,13 @@ def word_of_mouth(users, params, graph, voices, totals, heard_social, external, 
             if graph.complete:
                 for k in range(np.uint64(size)):
                     for j in range(width):
-                        heard[j, k] = (totals[j] - voices[first + k, j]) / (n - 1) if n > 1 else 0.0
+                        heard[j, k] = rule.neighbours_mean(totals[j] - voices[first + k, j], n - 1)
             else:
                 _sum_neighbours(voices, graph.indptr, graph.indices, start, start + size, summed)
                 for k in range(np.uint64(size)):
                     degree = graph.degree[first + k]
-                    inverse = 1.0 / degree if degree > 0 else 0.0
                     for j in range(width):
-                        heard[j, k] = summed[k, j] * inverse
+                        heard[j, k] = rule.neighbours_mean(summed[k, j], degree)
             for b in range(brands):
                 _listen_and_buy(users, params, b, heard[4 * b], heard[4 * b + 1], heard[4 * b + 2], heard[4 * b + 3],
                                 start, size, external[b], quality[b], day, key, np.uint64(brands), counts[c, b])
@@ -456,7 +470,7 @@ def _listen_and_buy(users, params, b, advocacy, listening, positive, negative, s
         draw = unit(key, i * brands + np.uint64(b))
         was = adopted[i]
         hazard = rule.adoption_hazard(params.p * external[i], q * advocacy[k])
-        buying = draw < (rule.repurchase_probability(t, params.repurchase_rate) if was else hazard)
+        buying = rule.buys(draw, was, rule.repurchase_probability(t, params.repurchase_rate), hazard)
         newly = buying > was
         adopted[i] = was | buying
         adoption_day[i] = day if newly else adoption_day[i]

@@ -39,7 +39,13 @@ def python_of(rule):
                               function.__closure__)
 
 
-# --------------------------------------------------------------------------- §7.3–7.4 attention
+# --------------------------------------------------------------------------- §2, §7.3–7.4 attention
+
+@scalar
+def minutes_per_slot(budget, per_slot_share):
+    """§2: a slot lasts the user's daily minutes / slots per day (per_slot_share = 1 / slots per day)."""
+    return budget * per_slot_share
+
 
 @scalar
 def sink_utility(taste, pull, habit_per_slot, yesterday_slots):
@@ -75,6 +81,12 @@ def slots_up_to(cumulative, total, slots, uniform):
 # --------------------------------------------------------------------------- §7.5–7.8 exposure
 
 @scalar
+def campaign_effect(ad_effect, novelty):
+    """§7.6, §7.15: the effect of one impression on a naive, unfatigued user, scaled by the campaign's novelty."""
+    return ad_effect * novelty
+
+
+@scalar
 def ad_wear(savviness, fatigue):
     """§7.6: what is left of an impression's effect: (1 - savviness) e^-fatigue."""
     return (np.float32(1.0) - savviness) * exp32(-fatigue)
@@ -84,6 +96,12 @@ def ad_wear(savviness, fatigue):
 def unmoved_by_ads(impressions, effect, wear):
     """§7.6: the chance that none of today's impressions moved the user: (1 - effect x wear)^impressions."""
     return exp32(log32(max(np.float32(1.0) - effect * wear, np.float32(1e-30))) * np.float32(impressions))
+
+
+@scalar
+def ad_response(unmoved):
+    """§7.6: the combined effect of today's impressions, 1 - (1 - effect x wear)^impressions (0 if none)."""
+    return np.float32(1.0) - unmoved
 
 
 @scalar
@@ -102,6 +120,12 @@ def unengaged(minutes, engagement_minutes):
 def external_pull(ad_response, unengaged, visiting):
     """§7.8: today's external pull: 1 - (1 - ad response)(1 - engagement), the ads alone without a visit."""
     return np.float32(1.0) - (np.float32(1.0) - ad_response) * unengaged if visiting else ad_response
+
+
+@scalar
+def bass_external(pull, full_exposure):
+    """§7.10: the external pull the hazard uses: today's pull, or 1 for everyone (`market.exposure: full`)."""
+    return 1.0 if full_exposure else pull
 
 
 @scalar
@@ -149,6 +173,12 @@ def voices(trust, adopted, fan, seeded, paid_voice):
 # --------------------------------------------------------------------------- §7.9–7.13 word of mouth, purchases, learning
 
 @scalar
+def neighbours_mean(total, count):
+    """§7.9: what a user hears is the mean over the neighbours (0 for a user without any)."""
+    return total * (1.0 / count) if count > 0 else 0.0
+
+
+@scalar
 def awareness_after_listening(awareness, spread, listening):
     """§7.9: awareness rises with the share of neighbours who speak of the brand."""
     return awareness + spread * listening * (1.0 - awareness)
@@ -165,6 +195,12 @@ def trust_after_listening(trust, influence, positive, negative, negativity_bias,
 def adoption_hazard(external, advocacy):
     """§7.10: the network Bass hazard 1 - (1 - p_eff)(1 - q_eff), from p x external pull and q x advocacy."""
     return 1.0 - (1.0 - external) * (1.0 - advocacy)
+
+
+@scalar
+def buys(draw, adopted, repurchase, hazard):
+    """§7.10–7.11: one uniform draw decides today's purchase: a first one by the hazard, a repeat one by trust."""
+    return draw < (repurchase if adopted else hazard)
 
 
 @scalar

@@ -73,3 +73,8 @@ def day_parameters(config: Scenario) -> DayParameters:
         fatigue_kept=1.0 - advertising.fatigue_recovery,
         awareness_kept=1.0 - market.awareness_forgetting,
     )
+
+
+def effect_per_slot(network_effect: np.ndarray, params: DayParameters) -> np.ndarray:
+    """§7.3: each sink's network effect per slot that neighbours spent there (neighbours' slots, not shares)."""
+    return network_effect * params.per_slot_share

@@ -140,16 +140,3 @@ def draw_poissons(lam, size, key, first, brands, b, shown, probability, cumulati
     for k in range(size):
         if lam[k] >= 10.0:
             shown[k] = poisson_from_10(lam[k], key, poisson_counter(first + k, brands, b))
-
-
-@serial
-def poissons(lam, key):
-    """Poisson(lam[i]) draws with the counters of user i and a single brand: the sampler of `deliver`, for tests."""
-    n = lam.size
-    shown = np.empty(n)
-    scratch = np.empty((3, 256))
-    for start in range(0, n, 256):
-        size = min(256, n - start)
-        draw_poissons(lam[start:start + size], size, key, start, np.uint64(1), np.uint64(0),
-                      shown[start:start + size], scratch[0], scratch[1], scratch[2])
-    return shown

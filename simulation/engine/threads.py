@@ -6,10 +6,9 @@ save); above it, each phase is timed with each thread count it may use, keeps th
 tries the others again now and then (`Chooser`). On a machine whose other cores are busy, one
 thread wins and is kept; when they free up, the probes see it.
 
-The threads are numba's "workqueue" layer unless NUMBA_THREADING_LAYER says otherwise: OpenMP's
-threads spin while they wait, and on a busy 2-core machine two of them took 10 to 80 times as
-long as one thread (benchmarks/threads.py, README: Performance); workqueue's never did worse than
-about 1.2 times.
+numba's OpenMP threads spin while they wait: on a busy 2-core machine two of them took 10 to 80
+times as long as one thread (benchmarks/threads.py, README: Performance). So the engine sets
+OMP_WAIT_POLICY=PASSIVE unless it is set (see `simulation.engine`), and the Chooser does the rest.
 """
 
 from __future__ import annotations
@@ -27,8 +26,8 @@ from simulation.engine import kernels
 TWO_THREADS_FROM = 20_000
 #: A phase tries a thread count other than its best after this many days (at first; see `Chooser`).
 PROBE_EVERY = 16
-#: ... and at least once in this many days.
-LONGEST_INTERVAL = 512
+#: ... and at least once in this many days (so that a machine whose cores free up is seen within weeks of days).
+LONGEST_INTERVAL = 64
 #: Weight of the newest time in a thread count's running mean.
 SMOOTHING = 0.3
 
@@ -102,12 +101,16 @@ class Chooser:
 
     @contextmanager
     def phase(self, phase: int) -> Iterator[int]:
-        """Run one kernel call with the chosen thread count, and time it."""
+        """Run one phase's kernel calls with the chosen thread count, time them, and restore the caller's count."""
         count = self.choose(phase)
         self.last[phase] = count
+        before = numba.get_num_threads()
         numba.set_num_threads(count)
         start = time.perf_counter()
-        yield count
+        try:
+            yield count
+        finally:
+            numba.set_num_threads(before)
         seconds = time.perf_counter() - start
         calls = self.calls.get(phase, 0)
         if calls <= 1:  # the first call loads (or compiles) the kernel: not a fair time

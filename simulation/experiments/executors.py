@@ -38,7 +38,7 @@ def default_workers() -> int:
 
 
 def _init_worker(threads: int) -> None:
-    """Workers leave Ctrl-C to the driver, which stops them, and share the cores for compiled runs."""
+    """Workers leave Ctrl-C to the driver, which stops them, and share the cores."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine_threads.set_threads(threads)
 
@@ -78,7 +78,7 @@ class LocalExecutor:
         pending = iter(tasks)  # consumed lazily: at most 2 tasks per worker exist at once
         window = 2 * self.workers
         while True:
-            threads = max(1, default_workers() // self.workers)  # compiled runs: workers x threads <= cores
+            threads = max(1, default_workers() // self.workers)  # workers x threads <= cores
             pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
                                        initializer=_init_worker, initargs=(threads,))
             running: dict = {}

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from simulation.scenario import Scenario, ScenarioError, parse_override
+from simulation.scenario import Scenario, ScenarioError
 from simulation.experiments.output import atomic_write_bytes
 from simulation.experiments.tasks import RunTask, derive_seeds, scenario_with, split_top_level
 from simulation.outputs.folders import check_out, mark, refuse_precious

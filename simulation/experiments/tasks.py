@@ -69,7 +69,7 @@ def scenario_with(base: dict, overrides: tuple[str, ...] | list[str], source: st
 
 
 def _one_thread_in_dask_workers() -> None:
-    """In a Dask worker a compiled run uses one thread: the cluster's workers and their threads use
+    """In a Dask worker a run uses one thread: the cluster's workers and their threads use
     the cores, and a worker cannot know how many others share its machine (numba's setting is per thread)."""
     if "distributed" not in sys.modules:
         return  # not in a Dask worker: the local executor's workers set this when they start

@@ -9,6 +9,7 @@ from simulation.outputs import metrics
 from simulation.model.brands import Brand
 from simulation.scenario import SINK_KINDS, Scenario, SinkConfig, SinkLaunch
 from simulation.engine.day import EngineDay
+from simulation.engine.mechanisms import minutes_per_slot, python_of
 from simulation.model.events import EventQueue
 from simulation.model.network import build_network
 from simulation.model.population import Population, User
@@ -157,9 +158,10 @@ class AttentionModel(mesa.Model):
         self.engine.allocate_attention(self)
 
     def minutes(self) -> np.ndarray:
-        """Today's minutes per sink and user (sinks x users)."""
+        """Today's minutes per sink and user (sinks x users), as the engine counts them (§2)."""
         pop = self.population
-        return pop.slots * (pop.budget / np.float32(self.slots_per_day))
+        per_slot = python_of(minutes_per_slot)(pop.budget.astype(np.float64), self.engine.params.per_slot_share)
+        return pop.slots * per_slot
 
     def deliver_exposures(self) -> None:
         """Brands' impressions land where users spend time; visitors to destinations get answered (§7.5–7.8)."""

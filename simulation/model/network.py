@@ -33,7 +33,6 @@ class Neighbourhood:
     def __init__(self, n: int, adjacency: sp.csr_array | None):
         self.n = n
         self.complete = adjacency is None
-        self._weights = None
         if self.complete:
             self.degree = np.full(n, n - 1, dtype=np.int32)
             self.indptr = self.indices = None
@@ -45,7 +44,7 @@ class Neighbourhood:
     def from_csr(cls, n: int, indptr: np.ndarray, indices: np.ndarray) -> Neighbourhood:
         """A graph from CSR arrays whose rows are already sorted (as the graph cache stores them)."""
         net = cls.__new__(cls)
-        net.n, net.complete, net._weights = n, False, None
+        net.n, net.complete = n, False
         net._set_csr(indptr, indices)
         return net
 
@@ -55,15 +54,12 @@ class Neighbourhood:
         self.indptr = indptr.astype(index, copy=False)
         self.indices = indices.astype(index, copy=False)
 
-    @property
-    def weights(self) -> sp.csr_array:
-        """The row-normalised adjacency (made on first use, for the dashboard's graph; the engine never needs it)."""
-        if self._weights is None and not self.complete:
-            inverse = np.zeros(self.n, dtype=np.float32)
-            np.divide(1.0, self.degree, out=inverse, where=self.degree > 0)
-            self._weights = sp.csr_array((np.repeat(inverse, self.degree), self.indices, self.indptr),
-                                         shape=(self.n, self.n))
-        return self._weights
+    def adjacency(self) -> sp.csr_array | None:
+        """The graph as a sparse 0/1 matrix (for drawing and tests; the engine walks the lists); None if complete."""
+        if self.complete:
+            return None
+        return sp.csr_array((np.ones(self.indices.size, dtype=np.int8), self.indices, self.indptr),
+                            shape=(self.n, self.n))
 
     @property
     def edges(self) -> int:
@@ -83,8 +79,7 @@ class Neighbourhood:
     def nbytes(self) -> int:
         if self.complete:
             return self.degree.nbytes
-        weights = 0 if self._weights is None else self._weights.data.nbytes
-        return self.indices.nbytes + self.indptr.nbytes + self.degree.nbytes + weights
+        return self.indices.nbytes + self.indptr.nbytes + self.degree.nbytes
 
 
 def build_network(config: NetworkConfig, users: int, rng: np.random.Generator) -> Neighbourhood:

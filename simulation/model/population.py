@@ -10,6 +10,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from simulation.engine.mechanisms import minutes_per_slot, python_of
 from simulation.scenario import AdvertisingConfig, BrandConfig, PopulationConfig
 
 
@@ -82,7 +83,8 @@ class User(mesa.Agent):
     def time_split(self) -> dict[str, float]:
         """Minutes spent today on each sink that got any."""
         pop = self._pop
-        minutes = pop.slots[:, self.index] * (pop.budget[self.index] / self.model.slots_per_day)
+        minutes = pop.slots[:, self.index] * python_of(minutes_per_slot)(float(pop.budget[self.index]),
+                                                                         self.model.engine.params.per_slot_share)
         return {sink.name: float(minutes[sink.column]) for sink in self.model.all_sinks if minutes[sink.column] > 0}
 
     @property
