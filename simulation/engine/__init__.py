@@ -16,9 +16,10 @@
 
 numba keeps the compiled kernels in `<folder>/<digest>`, the folder being `$NUMBA_CACHE_DIR` if set,
 else `~/.cache/attention-market/numba` (under `$XDG_CACHE_HOME` when set): a user folder, so that
-the compile of `make` serves every later run. The digest is that of this package's sources: numba
-checks a kernel's own file for changes, not the files of the rules it inlines, so an edit of
-`mechanisms.py` alone would otherwise leave stale kernels in the cache.
+the compile of `make` serves every later run, in this clone or a fresh one. The digest is that of
+this package's sources (`jit._EngineCacheLocator` keys numba's cache by it): numba checks a
+kernel's own file, by path and modification time, not the files of the rules it inlines, so an
+edit of `mechanisms.py` alone would otherwise leave stale kernels in the cache.
 """
 
 from __future__ import annotations

@@ -6,17 +6,61 @@ no-op and the bit casts go through numpy, so the whole model can be stepped in a
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.core import cgutils
+from numba.core import caching, cgutils
 from numba.extending import intrinsic, overload
 
 #: Plain Python instead of machine code (numba's NUMBA_DISABLE_JIT): for debugging and coverage.
 INTERPRETED = bool(numba.config.DISABLE_JIT)
 if INTERPRETED:  # uint64 arithmetic of the random generator wraps around on purpose
     np.seterr(over="ignore")
+
+class _EngineCacheLocator(caching._CacheLocator):
+    """Where numba keeps the engine's compiled kernels: by the digest of the engine's sources, not by path and time.
+
+    numba's own locators key a cache by the source file's path and modification
+    time, so every fresh clone (CI's included) compiled again, and an edit of a
+    rule in another file went unseen. Here the folder (numba's CACHE_DIR, set by
+    `simulation.engine` to `<folder>/<digest of the engine's sources>`) and the
+    stamp are the digest: any clone of the same sources reuses the compile, any
+    edit of them compiles anew. numba's cache layout is not public API: if this
+    class stops fitting it, numba falls back to its own locators.
+    """
+
+    _engine = Path(__file__).resolve().parent
+
+    def __init__(self, py_func, py_file):
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = os.path.join(numba.config.CACHE_DIR, Path(py_file).stem)
+
+    def get_cache_path(self):
+        return self._cache_path
+
+    def get_source_stamp(self):
+        return Path(numba.config.CACHE_DIR).name  # the digest
+
+    def get_disambiguator(self):
+        return str(self._lineno)
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if not numba.config.CACHE_DIR or not py_file or Path(py_file).resolve().parent != cls._engine:
+            return None
+        locator = cls(py_func, py_file)
+        try:
+            locator.ensure_cache_path()
+        except OSError:
+            return None
+        return locator
+
+
+caching.CacheImpl._locator_classes.insert(0, _EngineCacheLocator)
 
 #: Fast-math without the promises of no infinities or NaNs (a closed sink's utility is -inf).
 FAST = {"nsz", "arcp", "contract", "afn", "reassoc"}
