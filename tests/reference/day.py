@@ -1,4 +1,4 @@
-"""One day of the users' phases in plain numpy, drawing the compiled engine's random numbers.
+"""One day of the users' phases in plain numpy, drawing the engine's random numbers.
 
 A readable reference for the engine (simulation/engine/): each
 rule is a few vectorised numpy expressions over all users, named after its
