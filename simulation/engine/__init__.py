@@ -45,14 +45,15 @@ def _cache_folder() -> str:
     base = os.environ.get("ATTENTION_MARKET_NUMBA_CACHE") or os.environ.get("NUMBA_CACHE_DIR")
     if not base:
         base = Path(os.environ.get("XDG_CACHE_HOME") or Path("~/.cache").expanduser()) / "attention-market" / "numba"
-    folder = Path(base) / _digest()
+    digest = _digest()
+    folder = Path(base) / digest
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".write-test-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError:
-        folder = Path(tempfile.gettempdir()) / f"attention-market-numba-{os.getuid()}" / _digest()
+        folder = Path(tempfile.gettempdir()) / f"attention-market-numba-{os.getuid()}" / digest
         folder.mkdir(parents=True, exist_ok=True)
     return str(folder)
 

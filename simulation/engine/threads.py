@@ -38,9 +38,9 @@ _budget: int | None = None  # set by set_threads: a sweep worker's share of the 
 
 
 def cores() -> int:
-    """Cores this process may run on."""
+    """Cores this process may run on (at least 1)."""
     try:
-        return len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - macOS
         return os.cpu_count() or 1
 

@@ -34,7 +34,8 @@ class ExperimentFailed(Exception):
 
 
 def default_workers() -> int:
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    """One worker per core this process may run on."""
+    return engine_threads.cores()
 
 
 def _init_worker(threads: int) -> None:
