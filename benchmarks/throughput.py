@@ -58,16 +58,16 @@ from simulation.engine.parameters import day_parameters, effect_per_slot
 from simulation.model import AGENT_VIEW_LIMIT, AttentionModel
 
 # The engine's rules, as plain Python functions, for the naive reference.
-(minutes_per_slot, sink_utility, network_pull, destination_pull, logit_weight, slots_up_to, campaign_effect, ad_wear,
+(minutes_per_slot, sink_utility, reinforcement, destination_pull, logit_weight, slots_up_to, campaign_effect, ad_wear,
  unmoved_by_ads, ad_response, unengaged, external_pull, bass_external, awareness_after_exposure, trust_after_answer,
  fatigue_after_impressions, savviness_after_ads, voices, neighbours_mean, awareness_after_listening,
  trust_after_listening, adoption_hazard, buys, repurchase_probability, trust_after_purchase,
- overnight) = (mechanisms.python_of(getattr(mechanisms, name)) for name in (
-    "minutes_per_slot", "sink_utility", "network_pull", "destination_pull", "logit_weight", "slots_up_to",
+ overnight, grievance_after_the_day, toward_baseline) = (mechanisms.python_of(getattr(mechanisms, name)) for name in (
+    "minutes_per_slot", "sink_utility", "reinforcement", "destination_pull", "logit_weight", "slots_up_to",
     "campaign_effect", "ad_wear", "unmoved_by_ads", "ad_response", "unengaged", "external_pull", "bass_external",
     "awareness_after_exposure", "trust_after_answer", "fatigue_after_impressions", "savviness_after_ads", "voices",
     "neighbours_mean", "awareness_after_listening", "trust_after_listening", "adoption_hazard", "buys",
-    "repurchase_probability", "trust_after_purchase", "overnight"))
+    "repurchase_probability", "trust_after_purchase", "overnight", "grievance_after_the_day", "toward_baseline"))
 
 TARGET_SIZE = 1_000_000  # every target is checked at this many users
 TARGET_THROUGHPUT = 8_000_000  # user-steps per second, on a quiet machine (issue: one engine)
@@ -303,6 +303,7 @@ class NaiveUser(mesa.Agent):
         self.purchases = [0] * brands
         self.reached = [False] * brands
         self.fan = [False] * brands
+        self.grievance = [1.0 if t < 0 else 0.0 for t in self.trust]
         zeros = [[0.0] * brands, [0.0] * brands]  # [parity][brand]: what neighbours hear
         self.advocacy, self.speaking, self.positive, self.negative = ([list(z) for z in zeros] for _ in range(4))
         self.neighbours: list[NaiveUser] = []
@@ -323,11 +324,12 @@ class NaiveUser(mesa.Agent):
             if not m.active[j]:
                 utility[j] = -math.inf
                 continue
-            u = sink_utility(self.taste[m.kind_of[j]], m.pull[j], p.habit_per_slot, before[j])
-            effect = m.network_effect[j]
-            if effect > 0 and degree:
-                u += network_pull(m.effect_per_slot[j], neighbours_mean(sum(nb.slots[yesterday][j] for nb in neighbours), degree))
-            utility[j] = u
+            heard = 0.0
+            if m.network_effect[j] > 0 and degree:
+                heard = neighbours_mean(sum(nb.slots[yesterday][j] for nb in neighbours), degree)
+            utility[j] = sink_utility(self.taste[m.kind_of[j]], m.pull[j],
+                                      reinforcement(p.habit_per_slot, before[j], m.effect_per_slot[j], heard,
+                                                    p.saturation_per_slot))
         for b, column in enumerate(m.destinations):
             utility[column] += destination_pull(self.trust[b], self.awareness[b], p.trust_pull, p.awareness_floor)
         top = max(utility)
@@ -378,9 +380,8 @@ class NaiveUser(mesa.Agent):
             self.fan[b] = self.fan[b] or visiting
             m.impressions_today[b] += shown
             # what tomorrow's listeners will hear (§7.9, §7.16)
-            said = voices(self.trust[b], self.adopted[b], self.fan[b], False, p.paid_voice)
-            self.advocacy[today][b], speaks, self.positive[today][b], self.negative[today][b] = said
-            self.speaking[today][b] = 1.0 if speaks else 0.0
+            said = voices(self.trust[b], self.adopted[b], self.fan[b], False, self.grievance[b], p.paid_voice)
+            self.advocacy[today][b], self.speaking[today][b], self.positive[today][b], self.negative[today][b] = said
         self.savviness = savviness_after_ads(self.savviness, ads_seen, p.savviness_per_ad)
 
         # §7.9-7.13 word of mouth, then first and repeat purchases, then the night
@@ -389,7 +390,8 @@ class NaiveUser(mesa.Agent):
                      for name in ("advocacy", "speaking", "positive", "negative")]
             advocacy, listening, positive, negative = heard
             aware = awareness_after_listening(self.awareness[b], p.awareness_spread, listening)
-            trust = trust_after_listening(self.trust[b], p.trust_influence, positive, negative, p.negativity_bias,
+            before = self.trust[b]
+            trust = trust_after_listening(before, p.trust_influence, positive, negative, p.negativity_bias,
                                           listening)
             draw = m.random.random()
             bought = buys(draw, self.adopted[b], repurchase_probability(trust, p.repurchase_rate),
@@ -402,7 +404,8 @@ class NaiveUser(mesa.Agent):
                 self.purchases[b] += 1
                 m.sales_today[b] += 1
                 trust = trust_after_purchase(trust, p.experience_weight, m.quality[b])
-            self.trust[b] = trust
+            self.grievance[b] = overnight(grievance_after_the_day(before, trust, self.grievance[b]), p.grievance_kept)
+            self.trust[b] = toward_baseline(trust, m.baseline[b], p.trust_kept)
             self.fatigue[b] = overnight(self.fatigue[b], p.fatigue_kept)
             self.awareness[b] = overnight(aware, p.awareness_kept)
 
@@ -434,6 +437,7 @@ class NaiveModel(mesa.Model):
         self.effect_per_slot = effect_per_slot(np.array(self.network_effect), self.params).tolist()
         self.active = [j not in self.launch_days for j in range(len(sinks))] + [True] * self.n_brands
         self.quality = [b.quality for b in self.brand_configs]
+        self.baseline = [b.initial_trust for b in self.brand_configs]
         self.campaign_novelty = [1.0] * self.n_brands
         columns = len(self.columns)
         self.inventory_today = [0.0] * columns
@@ -461,6 +465,7 @@ class NaiveModel(mesa.Model):
                 for user in self.agents:
                     if self.random.random() < crisis.share * user.awareness[b]:
                         user.trust[b] = max(user.trust[b] - crisis.trust_loss, -1.0)
+                        user.grievance[b] = 1.0
         self.pull = [a + n for a, n in zip(self.appeal, self.novelty)]
         wanted, capacity = [], []
         for b, brand in enumerate(self.brand_configs):

@@ -43,14 +43,20 @@ def test_paired_comparison_tables():
 
 
 def test_paired_design_has_less_noise_than_independent_runs():
-    """The point of common random numbers: the paired interval is narrower."""
+    """The point of common random numbers: the paired interval of the difference the arms make is narrower.
+
+    The arms change Bill's budget; the difference a strategist reads is Bill's. (Since saturation, §7.3, a
+    user's split depends on every sink's utility, so Rel's awareness, which hangs on a few visits to its
+    destination, is no longer correlated across the arms at 30 days: pairing does not narrow that one.)
+    """
     scenario = Scenario.model_validate(small_data(days=30, events=[]))
     result = compare(scenario, replications=8, arms=[Arm("a"), Arm("b", ("brands.Bill.budget_per_day=30",))],
                      executor=LocalExecutor(1))
-    runs = result.runs[result.runs["brand"] == "Rel"]
-    a = runs[runs["arm"] == "a"].sort_values("replication")["awareness"].to_numpy()
-    b = runs[runs["arm"] == "b"].sort_values("replication")["awareness"].to_numpy()
-    assert np.std(b - a, ddof=1) < np.sqrt(np.var(a, ddof=1) + np.var(b, ddof=1))
+    runs = result.runs[result.runs["brand"] == "Bill"]
+    for kpi in ("awareness", "sales"):
+        a = runs[runs["arm"] == "a"].sort_values("replication")[kpi].to_numpy()
+        b = runs[runs["arm"] == "b"].sort_values("replication")[kpi].to_numpy()
+        assert np.std(b - a, ddof=1) < np.sqrt(np.var(a, ddof=1) + np.var(b, ddof=1)), kpi
 
 
 def test_parse_arm():

@@ -66,11 +66,17 @@ SINKS = [
 ]
 
 
+#: A platform with members (§7.3a) that users join by friends and on their own, and leave.
+CLUB = {"name": "club", "kind": "social", "appeal": 0.5, "ad_load": 0.5, "network_effect": 1.0, "members": 0.3,
+        "join_p": 0.05, "join_q": 0.4, "lapse": 0.05}
+
+
 def _crisis_and_influencers(tmp_path):
     """A Barabási–Albert graph; crises on days 2 and 3; a billboard heavy enough for Poisson means above 10;
-    a relational brand answering some of its visitors; an influencer brand seeding the hubs."""
+    a relational brand answering some of its visitors; an influencer brand seeding the hubs; a platform with
+    members; opinions fading fast toward the brands' baselines."""
     return small_data(
-        population={"users": 2000}, sinks=SINKS,
+        population={"users": 2000, "saturation": 0.7}, sinks=SINKS + [CLUB],
         brands=[
             {"name": "Rel", "strategy": "relational", "budget_per_day": 40, "initial_awareness": 0.3,
              "destination": {"appeal": -2.0}},
@@ -79,16 +85,19 @@ def _crisis_and_influencers(tmp_path):
             {"name": "Mix", "strategy": "mixed", "relational_share": 0.5, "budget_per_day": 40},
             {"name": "Seeder", "strategy": "influencer", "budget_per_day": 100, "influencer_fee": 5},
         ],
-        market={"p": 0.05, "q": 0.3, "repurchase_rate": 0.3},
+        market={"p": 0.05, "q": 0.3, "repurchase_rate": 0.3, "trust_forgetting": 0.1},
+        word_of_mouth={"grievance_fading": 0.3},
         events=[{"type": "crisis", "day": 2, "brand": "Bill", "share": 1.0},
                 {"type": "crisis", "day": 3, "brand": "Rel", "share": 0.5, "trust_loss": 0.5}])
 
 
 def _copycat_complete(tmp_path):
     """The complete graph; a copycat (copies from day 2, campaign novelty decaying) answering every visitor;
-    an influencer brand; a crisis on day 3."""
+    an influencer brand; a crisis on day 3; a site with members but no network effect."""
     return small_data(
-        population={"users": 600}, network={"kind": "complete"}, sinks=SINKS,
+        population={"users": 600}, network={"kind": "complete"},
+        sinks=SINKS + [{"name": "forum", "kind": "media", "appeal": 1.0, "members": 0.2, "join_p": 0.02,
+                        "join_q": 0.5, "lapse": 0.1}],
         brands=[
             {"name": "Seeder", "strategy": "influencer", "budget_per_day": 100, "influencer_fee": 5},
             {"name": "Loud", "strategy": "billboard", "budget_per_day": 100, "initial_awareness": 0.4,
@@ -101,8 +110,8 @@ def _copycat_complete(tmp_path):
 
 
 def _platforms_full_isolated(tmp_path):
-    """An edge-list file with 150 isolated users; a platform launched on day 2, a platform with ads closed on
-    day 3 and the social platform on day 4; market.exposure: full.
+    """An edge-list file with 150 isolated users; a platform with members launched on day 2, a platform with
+    ads closed on day 3 and the social platform on day 4; market.exposure: full; a brand distrusted from the start.
 
     An edge list names only nodes with edges; a line "i i" makes node i, and the self-loop is dropped when the
     graph is read (simulation.model.network.from_networkx), so i has no neighbour. The file's graph has 1,474 users
@@ -122,7 +131,8 @@ def _platforms_full_isolated(tmp_path):
         ],
         market={"exposure": "full", "p": 0.02, "q": 0.3, "repurchase_rate": 0.3},
         events=[{"type": "platform_launch", "day": 2,
-                 "sink": {"name": "newcomer", "kind": "social", "novelty": 2.0, "network_effect": 2.0, "ad_load": 1.0}},
+                 "sink": {"name": "newcomer", "kind": "social", "novelty": 2.0, "network_effect": 2.0, "ad_load": 1.0,
+                          "members": 0.1, "join_p": 0.03, "join_q": 0.6, "lapse": 0.02}},
                 {"type": "platform_close", "day": 3, "sink": "news"},
                 {"type": "platform_close", "day": 4, "sink": "social"}])
 
@@ -137,10 +147,11 @@ def _run_reference(phase: str, users: reference.Users, world: reference.World):
         return reference.allocate_attention(users, world)
     if phase == "exposures":
         return reference.deliver_exposures(users, world)
+    trust_before = users.trust.copy()
     q_pull = reference.spread_word_of_mouth(users, world)
     sales = reference.make_purchases(users, world, q_pull)
-    reference.learn_users(users, world)
-    return sales
+    reference.learn_users(users, world, trust_before)
+    return (*sales, *reference.join_and_lapse(users, world))
 
 
 class Checker:
@@ -171,7 +182,8 @@ class Checker:
         model = self.model
         got = users_of(model)
         where = f"{self.scenario}, day {model.day}, {phase}"
-        for field in ("slots", "impressions", "adopted", "purchases", "adoption_day", "reached", "fan", "seeded"):
+        for field in ("slots", "impressions", "adopted", "purchases", "adoption_day", "reached", "fan", "seeded",
+                      "member"):
             a, b = getattr(got, field), getattr(expected, field)
             if field == "slots" and phase == "attention":
                 differ = np.flatnonzero((a != b).any(axis=0))
@@ -188,7 +200,7 @@ class Checker:
             assert differ.size == 0, (f"{where}: {field} differs at {len(differ)} places, first (row, user) "
                                       f"{differ[:5].tolist()}: engine {a[tuple(differ[:5].T)].tolist()}, "
                                       f"reference {b[tuple(differ[:5].T)].tolist()}")
-        for field in ("awareness", "trust", "fatigue", "savviness", "external"):
+        for field in ("awareness", "trust", "fatigue", "savviness", "external", "grievance"):
             a, b = getattr(got, field).astype(np.float64), getattr(expected, field).astype(np.float64)
             allowed = ATOL + RTOL * np.abs(b)
             if phase == "exposures" and field in ("awareness", "external"):
@@ -211,9 +223,12 @@ class Checker:
             np.testing.assert_allclose([s.minutes_today for s in model.all_sinks], outcome.sink_minutes, rtol=1e-9,
                                        err_msg=f"{where}: sink minutes")
         if phase.startswith("word of mouth"):
-            new, sales = outcome
+            new, sales, joins, lapses = outcome
             assert [b.new_adopters_today for b in brands] == new.tolist(), f"{where}: new adopters"
             assert [b.sales_today for b in brands] == sales.tolist(), f"{where}: sales"
+            with_members = [model.all_sinks[c] for c in model.member_columns]
+            assert [s.joins_today for s in with_members] == joins.tolist(), f"{where}: joins"
+            assert [s.lapses_today for s in with_members] == lapses.tolist(), f"{where}: lapses"
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))

@@ -62,3 +62,19 @@ def test_provenance_records_the_days_and_seed_actually_run(tmp_path, write_yaml)
     assert main(["run", str(write_yaml(small_data())), "--days", "5", "--seed", "77", "--out", str(out), "--quiet"]) == 0
     resolved = json.loads((out / "summary.json").read_text())["provenance"]["resolved_scenario"]
     assert resolved["days"] == 5 and resolved["seed"] == 77
+
+
+def test_report_says_why_one_platform_holds_most_of_the_day(tmp_path, write_yaml):
+    dominated = small_data(days=20)
+    dominated["sinks"][0].update(appeal=4.0, network_effect=3.0)
+    plain = small_data(days=20, events=[])
+    plain["sinks"][0].update(appeal=-0.5)
+    for data, name in ((dominated, "dominated"), (plain, "plain")):
+        out = tmp_path / name
+        assert main(["run", str(write_yaml(data, f"{name}.yaml")), "--out", str(out), "--quiet"]) == 0
+        text = (out / "report.md").read_text()
+        if name == "dominated":
+            assert re.search(r"\*\*social held most of the day\*\*: \d+\.\d % of all minutes on day \d+", text)
+            assert "appeal 4, novelty 0" in text and "network effect 3" in text
+        else:
+            assert "held most of the day" not in text

@@ -1,5 +1,7 @@
 """The submodels' formulas, as docs/ODD.md writes them, on hand-made numbers."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -61,10 +63,26 @@ def test_hazard_repurchase_and_voice():
     assert python_of(rule.adoption_hazard)(0.1, 0.2) == pytest.approx(1 - 0.9 * 0.8)
     assert [python_of(rule.repurchase_probability)(t, 0.02) for t in (-1.0, 0.0, 1.0)] == pytest.approx([0, 0.01, 0.02])
     voices = python_of(rule.voices)
-    assert voices(-0.5, False, True, False, 0.5) == (0.0, True, 0.0, 0.5)  # a fan who distrusts speaks badly
-    assert voices(0.5, True, False, False, 0.5) == (0.5, True, 0.5, 0.0)  # a customer advocates
-    assert voices(0.5, False, False, False, 0.5) == (0.0, False, 0.0, 0.0)  # a stranger says nothing
-    assert voices(-0.2, False, False, True, 0.5) == (0.5, True, 0.5, 0.0)  # an influencer is paid to praise
+    # (trust, adopted, fan, seeded, grievance, paid_voice) -> (advocacy, weight, positive, negative)
+    assert voices(-0.5, False, True, False, 1.0, 0.5) == (0.0, 1.0, 0.0, 0.5)  # a fan who distrusts speaks badly
+    assert voices(-0.5, False, True, False, 0.25, 0.5) == (0.0, 0.25, 0.0, 0.125)  # ... less as the grievance fades
+    assert voices(-0.5, False, False, False, 0.0, 0.5) == (0.0, 0.0, 0.0, 0.0)  # ... and falls silent
+    assert voices(0.5, True, False, False, 0.0, 0.5) == (0.5, 1.0, 0.5, 0.0)  # a customer advocates
+    assert voices(0.5, False, False, False, 1.0, 0.5) == (0.0, 0.0, 0.0, 0.0)  # a stranger says nothing
+    assert voices(-0.2, False, False, True, 0.0, 0.5) == (0.5, 1.0, 0.5, 0.0)  # an influencer is paid to praise
+    # a grievance is fresh the day trust turns negative, never for one that was negative already
+    fresh = python_of(rule.grievance_after_the_day)
+    assert (fresh(0.1, -0.2, 0.3), fresh(-0.1, -0.2, 0.3), fresh(0.1, 0.2, 0.3)) == (1.0, 0.3, 0.3)
+    # opinions fade toward the baseline; joining follows the network Bass hazard; members lapse
+    assert python_of(rule.toward_baseline)(-0.8, 0.1, 0.5) == pytest.approx(-0.35)
+    assert python_of(rule.joining_hazard)(0.1, 0.5, 0.4) == pytest.approx(1 - 0.9 * 0.8)
+    stays = python_of(rule.member_tomorrow)
+    assert (stays(True, 0.05, 1.0, 0.1), stays(True, 0.5, 0.0, 0.1), stays(False, 0.2, 0.3, 0.0)) == (False, True, True)
+    # saturation: habit and friends pull less the more of the day a sink holds, and nothing at a whole day
+    pull = python_of(rule.reinforcement)
+    assert pull(1.5 / 24, 24, 2.0 / 24, 12, 1.0 / 24) == 0.0
+    assert pull(1.5 / 24, 6, 0.0, 0.0, 1.0 / 24) == pytest.approx(1.5 * 0.25 * 0.75)
+    assert python_of(rule.open_to)(2.0, False) == -math.inf
     # the negativity bias weighs the negative part of what neighbours say
     assert python_of(rule.trust_after_listening)(0.0, 0.1, 0.2, 0.3, 2.0, 1.0) == pytest.approx(0.1 * (0.2 - 0.6))
 

@@ -38,10 +38,32 @@ def test_web_2010_reproduces_the_nielsen_split_within_a_point(baseline):
     assert check.passed, check.details
 
 
+def test_out_of_sample_2009_moves_toward_2010():
+    check = validation.check_out_of_sample(quick=True)
+    assert check.passed, check.details
+
+
+def test_platform_membership_is_an_s_curve_without_a_hype_wave():
+    check = validation.check_platform_adoption(quick=True)
+    assert check.passed, check.details
+
+
+def test_referrals_outweigh_marketing_as_in_trusov_bucklin_pauwels():
+    check = validation.check_referrals_vs_marketing(quick=True)
+    assert check.passed, check.details
+
+
+def test_crisis_opinion_recovers_with_and_without_answers():
+    check = validation.check_crisis_half_life(quick=True)
+    assert check.passed, check.details
+
+
 def test_check_model_writes_its_report(tmp_path, monkeypatch):
     """The command itself, with the slow checks replaced by the fast ones (each is tested above)."""
     monkeypatch.setattr(validation, "CHECKS", ())
+    monkeypatch.setattr(validation, "PATTERNS", ())
     assert main(["check-model", "--quick", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "validation.md").read_text()
-    assert "## 1. Advertising response: PASS" in text and "## 2. Calibration to the web of 2010: PASS" in text
+    assert "## 1. Pattern 1: the split of online time in June 2010: PASS" in text
+    assert "## 2. Pattern 6: display click-through: PASS" in text
     assert (tmp_path / "validation" / "calibration.png").exists()

@@ -103,7 +103,7 @@ def write_calibrated(source: Path, out: Path, appeals: dict[str, float], note: s
 
     yaml = YAML()
     yaml.preserve_quotes = True
-    yaml.width = 110
+    yaml.width = 4096  # a flow-style sink stays on one line
     yaml.indent(mapping=2, sequence=4, offset=2)
     document = yaml.load(source.read_text(encoding="utf-8"))
     for sink in document["sinks"]:

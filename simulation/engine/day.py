@@ -48,9 +48,13 @@ class EngineDay:
         self.social_columns = np.flatnonzero(effects > 0).astype(np.int64)
         self.social_of_column = np.full(len(model.all_sinks), -1, dtype=np.int64)
         self.social_of_column[self.social_columns] = np.arange(self.social_columns.size)
+        self.member_columns = model.member_columns
+        self.member_of_column = np.full(len(model.all_sinks), -1, dtype=np.int64)
+        self.member_of_column[self.member_columns] = np.arange(self.member_columns.size)
+        self.baseline = np.array([b.initial_trust for b in model.config.brands], dtype=np.float64)
         # what neighbours hear from each user (written by allocate and deliver): 4 figures per brand, then
-        # slots on each social sink
-        width = 4 * brands + self.social_columns.size
+        # slots on each social sink, then membership of each sink with members
+        width = 4 * brands + self.social_columns.size + self.member_columns.size
         self.voices = _aligned_zeros((n, -(-width // 8) * 8), np.uint16)  # rows of 16-byte multiples
         self.heard_social = np.zeros((self.social_columns.size, n), dtype=np.float32)  # nobody has spent time yet
         self.external = np.zeros((brands, n), dtype=np.float32)
@@ -65,7 +69,7 @@ class EngineDay:
         return kernels.Users(slots=pop.slots, budget=pop.budget, taste=pop.taste, savviness=pop.savviness,
                              awareness=pop.awareness, trust=pop.trust, fatigue=pop.fatigue, adopted=pop.adopted,
                              adoption_day=pop.adoption_day, purchases=pop.purchases, reached=pop.reached,
-                             fan=pop.fan, seeded=pop.seeded)
+                             fan=pop.fan, seeded=pop.seeded, grievance=pop.grievance, member=pop.member)
 
     def allocate_attention(self, model: "AttentionModel") -> None:
         """§7.3–7.4: today's slots."""
@@ -79,7 +83,7 @@ class EngineDay:
         with self.threads.phase(0):
             minutes, visitors = kernels.allocate(
                 self.users(model), self.params, model.kind_of_sink, pull, effect, self.heard_social,
-                self.social_of_column, model.destination_columns, self.key(model.day, streams.STREAM_SLOTS),
+                self.social_of_column, self.member_of_column, model.destination_columns, self.key(model.day, streams.STREAM_SLOTS),
                 self.voices)
         self.minutes_per_sink = minutes.sum(axis=0)
         self.visitors_per_sink = visitors.sum(axis=0)
@@ -128,9 +132,17 @@ class EngineDay:
     def word_of_mouth_and_purchases(self, model: "AttentionModel") -> None:
         """§7.9–7.13: word of mouth, purchases and the users' part of learning, in one pass over users."""
         quality = np.array([b.quality for b in model.brands], dtype=np.float64)
+        joining = np.zeros((max(self.member_columns.size, 1), 3))
+        for m, column in enumerate(self.member_columns):
+            sink = model.all_sinks[column]
+            if sink.active:  # nobody joins or leaves a platform before it opens
+                joining[m] = sink.join_p, sink.join_q, sink.lapse
         with self.threads.phase(2):
             totals = kernels.column_totals(self.voices) if self.graph.complete else np.zeros(1)
-            sales = kernels.word_of_mouth(
+            sales, members = kernels.word_of_mouth(
                 self.users(model), self.params, self.graph, self.voices, totals, self.heard_social, self.external,
-                quality, model.day, self.key(model.day, streams.STREAM_PURCHASES)).sum(axis=0)
+                quality, self.baseline, joining, model.day, self.key(model.day, streams.STREAM_PURCHASES),
+                self.key(model.day, streams.STREAM_MEMBERSHIP))
+        sales, members = sales.sum(axis=0), members.sum(axis=0)
         model.record_purchases(new=sales[:, 0], sales=sales[:, 1])
+        model.record_memberships(joins=members[:, 0], lapses=members[:, 1])

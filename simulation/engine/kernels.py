@@ -55,6 +55,8 @@ class Users(NamedTuple):
     reached: np.ndarray  # bool, brands x users
     fan: np.ndarray  # bool, brands x users
     seeded: np.ndarray  # bool, brands x users: paid to recommend the brand today
+    grievance: np.ndarray  # float32, brands x users: the urge to repeat a grievance (1 fresh, fading)
+    member: np.ndarray  # bool, sinks with members x users (§7.3a)
 
 
 class Graph(NamedTuple):
@@ -105,18 +107,21 @@ def poissons(lam, key):
 # --------------------------------------------------------------------------- §7.3–7.4 attention
 
 @kernel
-def allocate(users, params, kind_of_sink, pull, effect_per_slot, heard_social, social_of_column,
+def allocate(users, params, kind_of_sink, pull, effect_per_slot, heard_social, social_of_column, member_of_column,
              destination_columns, key, voices):
     """Today's slots per sink (in place) by multinomial logit and systematic sampling.
 
     `heard_social` (social sinks x users) holds the mean slots neighbours
     spent on each social sink yesterday, gathered with yesterday's word of
-    mouth (see `word_of_mouth`). Users are taken in blocks of `BLOCK`, sink
+    mouth (see `word_of_mouth`). A sink with members (`member_of_column` >= 0)
+    is open to its members only. Users are taken in blocks of `BLOCK`, sink
     by sink, so that every inner loop runs along contiguous memory. Today's
-    slots on social sinks also go to the users' rows of `voices` (see `deliver`).
+    slots on social sinks, then membership of each sink with members, also go
+    to the users' rows of `voices` (see `deliver`).
     Returns per-chunk partial sums: minutes per sink and visitors per sink.
     """
     slots, budget, taste, trust, awareness = users.slots, users.budget, users.taste, users.trust, users.awareness
+    member = users.member
     sinks, n = slots.shape
     per_slot_share = params.per_slot_share
     slots_per_day = np.float32(params.slots_per_day)
@@ -125,9 +130,12 @@ def allocate(users, params, kind_of_sink, pull, effect_per_slot, heard_social, s
     minutes = np.zeros((nchunks, sinks))
     visitors = np.zeros((nchunks, sinks), dtype=np.int64)
     brands = destination_columns.size
+    social = heard_social.shape[0]
     f_pull = pull.astype(np.float32)
     f_effect = effect_per_slot.astype(np.float32)
     f_habit = np.float32(params.habit_per_slot)
+    f_saturation = np.float32(params.saturation_per_slot)
+    f_zero = np.float32(0.0)
     f_trust_pull = np.float32(params.trust_pull)
     f_floor = np.float32(params.awareness_floor)
     for c in prange(nchunks):
@@ -147,14 +155,26 @@ def allocate(users, params, kind_of_sink, pull, effect_per_slot, heard_social, s
                 row_taste = taste[kind_of_sink[s]]
                 row_slots = slots[s]
                 p = f_pull[s]
-                for k in range(np.uint64(size)):
-                    utility[s, k] = rule.sink_utility(row_taste[first + k], p, f_habit, row_slots[first + k])
                 j = social_of_column[s]
                 if j >= 0:
                     w = f_effect[s]
                     row_heard = heard_social[j]
                     for k in range(np.uint64(size)):
-                        utility[s, k] += rule.network_pull(w, row_heard[first + k])
+                        utility[s, k] = rule.sink_utility(
+                            row_taste[first + k], p,
+                            rule.reinforcement(f_habit, row_slots[first + k], w, row_heard[first + k], f_saturation))
+                else:
+                    for k in range(np.uint64(size)):
+                        utility[s, k] = rule.sink_utility(
+                            row_taste[first + k], p,
+                            rule.reinforcement(f_habit, row_slots[first + k], f_zero, f_zero, f_saturation))
+                m = member_of_column[s]
+                if m >= 0:
+                    row_member = member[m]
+                    column = 4 * brands + social + m
+                    for k in range(np.uint64(size)):
+                        utility[s, k] = rule.open_to(utility[s, k], row_member[first + k])
+                        voices[first + k, column] = np.uint16(row_member[first + k])
             for b in range(brands):
                 d = destination_columns[b]
                 for k in range(np.uint64(size)):
@@ -228,7 +248,7 @@ def deliver(users, params, ad_load, rates, destination_columns, novelty, answer_
 
     Then what each user will say of each brand goes to the user's row of
     `voices`, in fixed point (UNIT is 1): per brand b, advocacy at 4b,
-    speaking at 4b + 1, the positive part of the voiced opinion at 4b + 2
+    the voice's weight at 4b + 1, the positive part of the voiced opinion at 4b + 2
     and its negative part at 4b + 3 (weighted by the negativity bias once
     averaged); `allocate` wrote the slots on social sinks after them. A row
     of 16-bit figures keeps the random reads of neighbours' rows, the
@@ -316,6 +336,7 @@ def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start,
     """
     awareness, trust, fatigue = users.awareness[b], users.trust[b], users.fatigue[b]
     reached, fan, adopted, seeded = users.reached[b], users.fan[b], users.adopted[b], users.seeded[b]
+    grievance = users.grievance[b]
     delivered = reached_today = answers = engaged = first_impressions = first_clicks = all_clicks = 0.0
     for k in range(np.uint64(size)):
         i = np.uint64(start) + k
@@ -349,10 +370,10 @@ def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start,
     total[6] += all_clicks
     for k in range(np.uint64(size)):  # what each user will say of the brand (a loop of its own: fewer arrays)
         i = np.uint64(start) + k
-        advocacy, speaking, positive, negative = rule.voices(trust[i], adopted[i], fan[i], seeded[i],
-                                                             params.paid_voice)
+        advocacy, weight, positive, negative = rule.voices(trust[i], adopted[i], fan[i], seeded[i], grievance[i],
+                                                           params.paid_voice)
         said[0, k] = np.uint16(advocacy * UNIT + 0.5)
-        said[1, k] = UNIT if speaking else 0
+        said[1, k] = np.uint16(weight * UNIT + 0.5)
         said[2, k] = np.uint16(positive * UNIT + 0.5)
         said[3, k] = np.uint16(negative * UNIT + 0.5)
 
@@ -399,25 +420,32 @@ def _sum_neighbours(voices, indptr, indices, start, stop, summed):
 
 
 @kernel
-def word_of_mouth(users, params, graph, voices, totals, heard_social, external, quality, day, key):
+def word_of_mouth(users, params, graph, voices, totals, heard_social, external, quality, baseline, joining, day, key,
+                  membership_key):
     """The rest of the day, after one walk over each user's neighbours.
 
     Neighbours' mean voices move awareness and trust; the network Bass hazard
     (with their mean advocacy) makes first purchases and trust repeat ones;
-    then fatigue recovers and awareness fades (§7.9–7.13, in that order, for
-    each user). Neighbours' mean slots on each social sink go to heard_social,
-    for tomorrow's attention (slots do not change between now and tomorrow's
-    choice). Users are taken in blocks of `BLOCK`: the walk first, then brand
-    by brand a loop without branches, which the compiler makes vector code.
-    `totals` are the column sums of `voices` (complete graph only). Returns
-    per-chunk counts of first purchases and of sales per brand.
+    then fatigue recovers, awareness fades, trust fades toward the brand's
+    `baseline` and grievances fade (§7.9–7.13, in that order, for each user).
+    Then users join or leave each sink with members (§7.3a), pulled by the
+    share of neighbours who are members (`joining`: per such sink, its daily
+    p, q and lapse, all 0 while it is not open). Neighbours' mean slots on each
+    social sink go to heard_social, for tomorrow's attention (slots do not
+    change between now and tomorrow's choice). Users are taken in blocks of
+    `BLOCK`: the walk first, then brand by brand a loop without branches,
+    which the compiler makes vector code. `totals` are the column sums of
+    `voices` (complete graph only). Returns per-chunk counts of first
+    purchases and of sales per brand, and of joins and lapses per sink with members.
     """
     brands, n = users.trust.shape
     social = heard_social.shape[0]
+    memberships = users.member.shape[0]
     width = voices.shape[1]
     chunk = _chunk_size(n)
     nchunks = (n + chunk - 1) // chunk
     counts = np.zeros((nchunks, brands, 2), dtype=np.int64)
+    member_counts = np.zeros((nchunks, max(memberships, 1), 2), dtype=np.int64)
     for c in prange(nchunks):
         summed = np.zeros((BLOCK, width), dtype=np.int64)
         heard = np.zeros((width, BLOCK))  # neighbours' mean voices, column by column
@@ -437,17 +465,39 @@ def word_of_mouth(users, params, graph, voices, totals, heard_social, external, 
                         heard[j, k] = rule.neighbours_mean(summed[k, j], degree)
             for b in range(brands):
                 _listen_and_buy(users, params, b, heard[4 * b], heard[4 * b + 1], heard[4 * b + 2], heard[4 * b + 3],
-                                start, size, external[b], quality[b], day, key, np.uint64(brands), counts[c, b])
+                                start, size, external[b], quality[b], baseline[b], day, key, np.uint64(brands),
+                                counts[c, b])
             for j in range(social):
                 row = heard_social[j]
                 for k in range(np.uint64(size)):
                     row[first + k] = heard[4 * brands + j, k]
-    return counts
+            for m in range(memberships):
+                _join_or_lapse(users.member[m], heard[4 * brands + social + m], joining[m, 0], joining[m, 1],
+                               joining[m, 2], start, size, membership_key, np.uint64(memberships), np.uint64(m),
+                               member_counts[c, m])
+    return counts, member_counts
 
 
 @scalar
-def _listen_and_buy(users, params, b, advocacy, listening, positive, negative, start, size, external, quality, day,
-                    key, brands, counts):
+def _join_or_lapse(member, members_around, join_p, join_q, lapse, start, size, key, memberships, m, counts):
+    """One sink with members, one block of users: who joins and who leaves tonight (§7.3a)."""
+    joins = 0
+    lapses = 0
+    for k in range(np.uint64(size)):
+        i = np.uint64(start) + k
+        was = member[i]
+        draw = unit(key, i * memberships + m)
+        now = rule.member_tomorrow(was, draw, rule.joining_hazard(join_p, join_q, members_around[k]), lapse)
+        member[i] = now
+        joins += np.int64(now > was)
+        lapses += np.int64(was > now)
+    counts[0] += joins
+    counts[1] += lapses
+
+
+@scalar
+def _listen_and_buy(users, params, b, advocacy, listening, positive, negative, start, size, external, quality,
+                    baseline, day, key, brands, counts):
     """One brand, one block of users: word of mouth, a purchase or not, and the night's forgetting.
 
     The four heard figures are the block's neighbours' mean voices, in fixed
@@ -456,6 +506,7 @@ def _listen_and_buy(users, params, b, advocacy, listening, positive, negative, s
     """
     awareness, trust, fatigue = users.awareness[b], users.trust[b], users.fatigue[b]
     adopted, adoption_day, purchases = users.adopted[b], users.adoption_day[b], users.purchases[b]
+    grievance = users.grievance[b]
     to_unit = 1.0 / UNIT
     spread = params.awareness_spread * to_unit
     influence = params.trust_influence * to_unit
@@ -465,7 +516,8 @@ def _listen_and_buy(users, params, b, advocacy, listening, positive, negative, s
     for k in range(np.uint64(size)):
         i = np.uint64(start) + k  # unsigned: no wrap-around of negative indices, which stops vector code
         aware = np.float32(rule.awareness_after_listening(awareness[i], spread, listening[k]))
-        t = rule.trust_after_listening(trust[i], influence, positive[k], negative[k], params.negativity_bias,
+        before = trust[i]
+        t = rule.trust_after_listening(before, influence, positive[k], negative[k], params.negativity_bias,
                                        listening[k])
         draw = unit(key, i * brands + np.uint64(b))
         was = adopted[i]
@@ -475,7 +527,10 @@ def _listen_and_buy(users, params, b, advocacy, listening, positive, negative, s
         adopted[i] = was | buying
         adoption_day[i] = day if newly else adoption_day[i]
         purchases[i] += np.int32(buying)
-        trust[i] = rule.trust_after_purchase(t, params.experience_weight, quality) if buying else t
+        after = rule.trust_after_purchase(t, params.experience_weight, quality) if buying else t
+        fresh = rule.grievance_after_the_day(before, after, grievance[i])
+        grievance[i] = rule.overnight(fresh, params.grievance_kept)
+        trust[i] = rule.toward_baseline(after, baseline, params.trust_kept)
         fatigue[i] = rule.overnight(fatigue[i], params.fatigue_kept)
         awareness[i] = rule.overnight(aware, params.awareness_kept)
         first_purchases += np.int64(newly)

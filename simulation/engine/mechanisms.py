@@ -21,7 +21,7 @@ from simulation.engine.numerics import exp32, log32
 
 
 #: What `python_of` gives the rules for numpy: Python floats and math (float64 throughout).
-_PYTHON_NUMBERS = types.SimpleNamespace(float32=float, floor=math.floor)
+_PYTHON_NUMBERS = types.SimpleNamespace(float32=float, floor=math.floor, inf=math.inf)
 
 
 def python_of(rule):
@@ -48,16 +48,24 @@ def minutes_per_slot(budget, per_slot_share):
 
 
 @scalar
-def sink_utility(taste, pull, habit_per_slot, yesterday_slots):
+def sink_utility(taste, pull, reinforcement):
     """§7.3: taste for the sink's kind + the sink's pull (appeal + novelty, + content for a brand's site)
-    + habit x yesterday's share of slots (habit_per_slot = habit / slots per day)."""
-    return taste + pull + habit_per_slot * yesterday_slots
+    + the reinforcement of habit and friends."""
+    return taste + pull + reinforcement
 
 
 @scalar
-def network_pull(effect_per_slot, neighbours_slots):
-    """§7.3: network effect x the neighbours' mean share of yesterday's slots on the sink."""
-    return effect_per_slot * neighbours_slots
+def reinforcement(habit_per_slot, yesterday_slots, effect_per_slot, neighbours_slots, saturation_per_slot):
+    """§7.3: habit x yesterday's share of slots + network effect x the neighbours' mean share, with
+    diminishing returns: scaled by 1 - saturation x yesterday's share (per-slot weights: x 1 / slots per day)."""
+    return ((habit_per_slot * yesterday_slots + effect_per_slot * neighbours_slots)
+            * (np.float32(1.0) - saturation_per_slot * yesterday_slots))
+
+
+@scalar
+def open_to(utility, member):
+    """§7.3a: a sink with members is open to its members only (for anyone else its logit weight is 0)."""
+    return utility if member else np.float32(-np.inf)
 
 
 @scalar
@@ -153,21 +161,26 @@ def savviness_after_ads(savviness, ads_seen, per_ad):
 
 
 @scalar
-def voices(trust, adopted, fan, seeded, paid_voice):
-    """§7.9, §7.16: what a user tells neighbours of a brand: (advocacy, speaks, positive, negative opinion).
+def voices(trust, adopted, fan, seeded, grievance, paid_voice):
+    """§7.9, §7.16: what a user tells neighbours of a brand: (advocacy, voice weight, positive, negative opinion).
 
-    Customers, fans, detractors (trust below 0) and paid influencers speak;
-    customers advocate with their trust if it is positive; a paid influencer
-    advocates and speaks well of the brand with at least `paid_voice`, never badly.
+    Customers, fans and paid influencers speak at full weight while their trust
+    is not negative; a user whose trust is negative speaks with the weight of
+    the grievance, which fades (§7.13); the voice is trust x weight, split in
+    its positive and negative parts. Customers advocate with their trust if it
+    is positive; a paid influencer advocates and speaks well of the brand with
+    at least `paid_voice`, never badly, at full weight.
     """
-    speaking = adopted | fan | (trust < 0) | seeded
+    engaged = 1.0 if adopted | fan | seeded else 0.0
+    weight = grievance if trust < 0 else engaged
+    weight = 1.0 if seeded else weight
     advocacy = max(trust, 0.0) if adopted else 0.0
-    positive = max(trust, 0.0) if speaking else 0.0
-    negative = max(-trust, 0.0) if speaking else 0.0
+    positive = max(trust, 0.0) * weight
+    negative = max(-trust, 0.0) * weight
     advocacy = max(advocacy, paid_voice) if seeded else advocacy  # a paid recommendation is never negative
     positive = max(positive, paid_voice) if seeded else positive
     negative = 0.0 if seeded else negative
-    return advocacy, speaking, positive, negative
+    return advocacy, weight, positive, negative
 
 
 # --------------------------------------------------------------------------- §7.9–7.13 word of mouth, purchases, learning
@@ -180,7 +193,7 @@ def neighbours_mean(total, count):
 
 @scalar
 def awareness_after_listening(awareness, spread, listening):
-    """§7.9: awareness rises with the share of neighbours who speak of the brand."""
+    """§7.9: awareness rises with the neighbours' mean voice weight (the share who speak of the brand)."""
     return awareness + spread * listening * (1.0 - awareness)
 
 
@@ -219,3 +232,29 @@ def trust_after_purchase(trust, experience_weight, quality):
 def overnight(value, kept):
     """§7.13: fatigue recovers and awareness fades overnight: the share `kept` of it is left."""
     return value * kept
+
+
+@scalar
+def grievance_after_the_day(trust_before, trust_after, grievance):
+    """§7.13: a user whose trust turned negative today (it was not before) has a fresh grievance (1)."""
+    return 1.0 if (trust_after < 0) & (trust_before >= 0) else grievance
+
+
+@scalar
+def toward_baseline(value, baseline, kept):
+    """§7.13: trust fades overnight toward the brand's baseline (its initial_trust): the share `kept` of the gap is left."""
+    return baseline + (value - baseline) * kept
+
+
+# --------------------------------------------------------------------------- §7.3a platform membership
+
+@scalar
+def joining_hazard(join_p, join_q, members_around):
+    """§7.3a: the network Bass hazard of joining a platform, 1 - (1 - p)(1 - q x share of neighbours who are members)."""
+    return 1.0 - (1.0 - join_p) * (1.0 - join_q * members_around)
+
+
+@scalar
+def member_tomorrow(member, draw, hazard, lapse):
+    """§7.3a: one uniform draw: a member stays unless it is below the lapse rate, a non-member joins if below the hazard."""
+    return draw >= lapse if member else draw < hazard

@@ -23,6 +23,7 @@ class DayParameters(NamedTuple):
     slots_per_day: int  # §7.4
     per_slot_share: float  # 1 / slots_per_day: the share of a day one slot is
     habit_per_slot: float  # §7.3: habit x share of one slot
+    saturation_per_slot: float  # §7.3: saturation x share of one slot
     trust_pull: float  # §7.3
     awareness_floor: float  # §7.3
     ad_effect: float  # §7.6
@@ -42,6 +43,8 @@ class DayParameters(NamedTuple):
     experience_weight: float  # §7.11
     fatigue_kept: float  # §7.13: 1 - fatigue recovery
     awareness_kept: float  # §7.13: 1 - awareness forgetting
+    trust_kept: float  # §7.13: 1 - trust forgetting (of the gap to the brand's baseline)
+    grievance_kept: float  # §7.13: 1 - grievance fading
 
 
 def day_parameters(config: Scenario) -> DayParameters:
@@ -53,6 +56,7 @@ def day_parameters(config: Scenario) -> DayParameters:
         slots_per_day=population.slots_per_day,
         per_slot_share=per_slot_share,
         habit_per_slot=float(population.habit) * per_slot_share,
+        saturation_per_slot=float(population.saturation) * per_slot_share,
         trust_pull=float(relational.trust_pull),
         awareness_floor=float(AWARENESS_FLOOR),
         ad_effect=float(advertising.ad_effect),
@@ -72,6 +76,8 @@ def day_parameters(config: Scenario) -> DayParameters:
         experience_weight=float(market.experience_weight),
         fatigue_kept=1.0 - advertising.fatigue_recovery,
         awareness_kept=1.0 - market.awareness_forgetting,
+        trust_kept=1.0 - market.trust_forgetting,
+        grievance_kept=1.0 - wom.grievance_fading,
     )
 
 

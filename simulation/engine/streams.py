@@ -18,6 +18,7 @@ from simulation.engine.numerics import exp64_negative
 STREAM_SLOTS = 1
 STREAM_IMPRESSIONS = 2
 STREAM_PURCHASES = 3
+STREAM_MEMBERSHIP = 4  # joining and lapsing of platforms with members
 STREAM_ANSWERS = 16  # and up: one stream per brand
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)

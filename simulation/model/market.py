@@ -12,7 +12,7 @@ from simulation.engine.day import EngineDay
 from simulation.engine.mechanisms import minutes_per_slot, python_of
 from simulation.model.events import EventQueue
 from simulation.model.network import build_network
-from simulation.model.population import Population, User
+from simulation.model.population import Population, User, draw_members
 from simulation.model.sinks import BrandDestination, Sink, make_sink
 
 #: Above this many users, per-user Mesa views are made only when asked for.
@@ -68,9 +68,13 @@ class AttentionModel(mesa.Model):
         self.destination_columns = np.array([b.destination.column for b in self.brands], dtype=np.int64)
         self.kind_of_sink = np.array([SINK_KINDS.index(s.kind) for s in self.all_sinks], dtype=np.int64)
 
+        self.member_columns = np.array([s.column for s in self.all_sinks if s.has_members], dtype=np.int64)
+        opening = [s.members if s.active else 0.0 for s in self.all_sinks if s.has_members]
         self.population = Population(users=n, config=config.population, advertising=config.advertising,
                                      brands=config.brands, sinks=len(self.all_sinks), kinds=len(SINK_KINDS),
-                                     rng=self.rng)
+                                     members=opening, rng=self.rng)
+        for row, column in enumerate(self.member_columns):
+            self.all_sinks[column].member_count = int(self.population.member[row].sum())
         self.events = EventQueue(config.events)
         self.engine = EngineDay(self)
         self._by_degree = np.argsort(-self.network.degree, kind="stable").astype(np.int32)  # influencers: best connected first
@@ -192,6 +196,13 @@ class AttentionModel(mesa.Model):
         """
         self.engine.word_of_mouth_and_purchases(self)
 
+    def record_memberships(self, *, joins, lapses) -> None:
+        """Tonight's joins and lapses per sink with members (§7.3a)."""
+        for row, column in enumerate(self.member_columns):
+            sink = self.all_sinks[column]
+            sink.joins_today, sink.lapses_today = int(joins[row]), int(lapses[row])
+            sink.member_count += sink.joins_today - sink.lapses_today
+
     def record_purchases(self, *, new, sales) -> None:
         """Today's first and total sales per brand; the brands close their day's books."""
         for brand in self.brands:
@@ -228,6 +239,10 @@ class AttentionModel(mesa.Model):
         if not sink.active:
             sink.active = True
             self.register_agent(sink)
+            if sink.has_members:  # its first members, drawn from the model's generator (§7.3a)
+                row = int(np.flatnonzero(self.member_columns == sink.column)[0])
+                self.population.member[row] = draw_members(sink.members, self.population.n, self.rng)
+                sink.member_count = int(self.population.member[row].sum())
 
     def close_sink(self, name: str) -> None:
         sink = self.sink(name)
@@ -242,5 +257,6 @@ class AttentionModel(mesa.Model):
         b = self.brand_index(brand_name)
         hit = self.rng.random(pop.n, dtype=np.float32) < np.float32(share) * pop.awareness[b]
         pop.trust[b, hit] = np.maximum(pop.trust[b, hit] - np.float32(trust_loss), -1.0)
+        pop.grievance[b, hit] = np.float32(1.0)  # they will tell it (§7.9, §7.12)
         return int(hit.sum())
 

@@ -18,7 +18,9 @@ class Population:
     """All users' state: vectors over users, and sinks x users or brands x users matrices."""
 
     def __init__(self, *, users: int, config: PopulationConfig, advertising: AdvertisingConfig,
-                 brands: list[BrandConfig], sinks: int, kinds: int, rng: np.random.Generator) -> None:
+                 brands: list[BrandConfig], sinks: int, kinds: int, members: list[float],
+                 rng: np.random.Generator) -> None:
+        """`members`: for each sink with members (§7.3a), the share of users who are members on day 0."""
         n, b = users, len(brands)
         self.n = n
         self.budget = _daily_minutes(n, config.minutes_mean, config.minutes_sd, rng)
@@ -34,10 +36,22 @@ class Population:
         self.reached = np.zeros((b, n), dtype=bool)  # ever saw one of the brand's impressions
         self.fan = np.zeros((b, n), dtype=bool)  # ever spent time at the brand's destination
         self.seeded = np.zeros((b, n), dtype=bool)  # paid by the brand to recommend it today (influencers)
+        # the urge to repeat a grievance: fresh (1) for whoever starts with a negative opinion
+        self.grievance = (self.trust < 0).astype(np.float32)
+        self.member = np.zeros((len(members), n), dtype=bool)  # sinks with members x users
+        for row, share in zip(self.member, members):
+            row[:] = draw_members(share, n, rng)
 
     @property
     def nbytes(self) -> int:
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+
+
+def draw_members(share: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Who is a member of a platform when it opens: each user with probability `share` (no draw at 0 or 1)."""
+    if share <= 0 or share >= 1:
+        return np.full(n, share >= 1)
+    return rng.random(n) < share
 
 
 def _per_brand(values: list[float], n: int) -> np.ndarray:

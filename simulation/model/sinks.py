@@ -21,9 +21,12 @@ class Sink(mesa.Agent):
                  name: str = "", kind: str | None = None, appeal: float = 0.0, ad_load: float = 0.0,
                  network_effect: float = 0.0, novelty: float = 0.0, novelty_decay: float = 0.0) -> None:
         super().__init__(model)
+        self.members, self.join_p, self.join_q, self.lapse, self.has_members = 1.0, 0.0, 0.0, 0.0, False
         if config is not None:
             name, kind, appeal, ad_load = config.name, config.kind, config.appeal, config.ad_load
             network_effect, novelty, novelty_decay = config.network_effect, config.novelty, config.novelty_decay
+            self.members, self.join_p, self.join_q, self.lapse = config.members, config.join_p, config.join_q, config.lapse
+            self.has_members = config.has_members
         self.column = column
         self.name = name
         self.kind = kind or type(self).kind
@@ -36,11 +39,20 @@ class Sink(mesa.Agent):
         self.minutes_today = 0.0
         self.share_today = 0.0
         self.visitors_today = 0
+        self.member_count = 0  # sinks with members (§7.3a): members today, and tonight's joins and lapses
+        self.joins_today = 0
+        self.lapses_today = 0
 
     @property
     def pull(self) -> float:
         """Utility every user gets from a slot here before taste, habit and friends."""
         return self.appeal + self.novelty
+
+    def member_share(self, users: int) -> float:
+        """Share of users who are members (1 for a sink open to everyone; 0 before a platform opens)."""
+        if not self.has_members:
+            return 1.0 if self.active else 0.0
+        return self.member_count / users
 
     def decay_novelty(self) -> None:
         self.novelty *= 1.0 - self.novelty_decay

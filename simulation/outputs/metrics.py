@@ -41,6 +41,16 @@ def sink_visitors(sink: "Sink") -> int:
     return sink.visitors_today
 
 
+def sink_members(sink: "Sink") -> float:
+    """Share of users who are members tonight (§7.3a); 1 for a sink open to everyone."""
+    return sink.member_share(sink.model.population.n)
+
+
+def sink_joins(sink: "Sink") -> int:
+    """Users who joined tonight (a sink with members, §7.3a)."""
+    return sink.joins_today
+
+
 SINK_REPORTERS = {
     "sink": sink_name,
     "kind": sink_kind,
@@ -48,6 +58,8 @@ SINK_REPORTERS = {
     "minutes": sink_minutes,
     "share": sink_share,
     "visitors": sink_visitors,
+    "members": sink_members,
+    "joins": sink_joins,
 }
 
 

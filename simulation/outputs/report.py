@@ -78,6 +78,31 @@ def _fmt(x, digits: int = 0) -> str:
     return f"{x:,.0f}" if isinstance(x, (int, float)) else str(x)
 
 
+def dominant_sinks(result: RunResult) -> list[str]:
+    """A paragraph for each sink that held most of all minutes on some day, with the scenario's numbers behind it."""
+    sinks = result.sinks
+    if sinks.empty:
+        return []
+    config = result.scenario
+    configs = {c.name: c for c in config.sinks} | {e.sink.name: e.sink for e in config.events if e.type == "platform_launch"}
+    lines = []
+    for name, rows in sinks.groupby("sink", sort=False):
+        peak_at = rows["share"].idxmax()
+        peak = float(rows.at[peak_at, "share"])
+        if peak <= 0.5 or name not in configs:
+            continue
+        c = configs[name]
+        lines.append(f"**{name} held most of the day**: {100 * peak:.1f} % of all minutes on day "
+                     f"{int(rows.at[peak_at, 'day'])}, with {100 * float(rows.at[peak_at, 'members']):.0f} % of users "
+                     f"members. What the scenario gives it: appeal {c.appeal:g}, novelty {c.novelty:g} (decaying "
+                     f"{c.novelty_decay:g} a day), network effect {c.network_effect:g}; and every user habit "
+                     f"{config.population.habit:g} with saturation {config.population.saturation:g} (ODD §7.3). "
+                     "A high appeal or novelty, a network effect well above the others', or saturation near 0 let "
+                     "one sink take most of everyone's day.")
+        lines.append("")
+    return lines
+
+
 def report_markdown(result: RunResult, loaded: LoadedScenario | None = None) -> str:
     """The strategist's page: what happened, which strategy sold more, at what cost."""
     s, scenario = result.summary, result.scenario
@@ -134,7 +159,8 @@ def report_markdown(result: RunResult, loaded: LoadedScenario | None = None) -> 
               "| sink | kind | share of all minutes | share, last 30 days |", "|---|---|---:|---:|"]
     for name, k in sorted(s["sinks"].items(), key=lambda kv: -(kv[1]["share"] or 0)):
         lines.append(f"| {name} | {k['kind']} | {100 * (k['share'] or 0):.1f} % | {100 * (k['share_last_30_days'] or 0):.1f} % |")
-    lines += ["", "Every brand competes for the same minutes as social platforms, e-mail and games; a brand's own "
+    lines += [""] + dominant_sinks(result)
+    lines += ["Every brand competes for the same minutes as social platforms, e-mail and games; a brand's own "
               "site is one more place to spend them.", "", "![Attention share](attention_share.png)", ""]
 
     lines += ["## Awareness, trust and adoption", "", "![Awareness, trust and adoption](adoption.png)", ""]

@@ -38,6 +38,7 @@ class PopulationConfig(Strict):
     slots_per_day: int = Field(24, ge=1, le=255, description="A user's day is split into this many equal slots, each spent on one sink.")
     taste_sd: float = Field(0.5, ge=0, le=5, description="Spread of users' taste for each kind of site (standard deviation of a normal term in utility).")
     habit: float = Field(1.5, ge=0, le=10, description="Weight of yesterday's share of time on a sink in today's utility of that sink.")
+    saturation: float = Field(1.0, ge=0, le=1, description="Diminishing returns of habit and friends: their pull on a sink is scaled by 1 - saturation x the share of yesterday the user spent there (1: none left at a whole day; 0: no saturation, the feedback can run away).")
     agent_views: bool | None = Field(None, description="Create one Mesa agent per user (a thin view over the arrays). null: only when users <= 100000.")
 
 
@@ -75,6 +76,22 @@ class SinkConfig(Strict):
     network_effect: float = Field(0.0, ge=0, le=20, description="Weight of the share of time a user's neighbours spent here yesterday.")
     novelty: float = Field(0.0, ge=0, le=20, description="Hype when the sink appears, added to its utility and decaying each day.")
     novelty_decay: float = Field(0.05, ge=0, le=1, description="Share of the remaining novelty lost each day.")
+    members: float = Field(1.0, ge=0, le=1, description="Share of users who are members on day 0 (or on the launch day); only members spend time here. 1 with join_p, join_q and lapse at 0: open to everyone, no sign-up.")
+    join_p: float = Field(0.0, ge=0, le=1, description="Daily chance that a non-member joins on their own (Bass p per day of the network Bass hazard of joining).")
+    join_q: float = Field(0.0, ge=0, le=1, description="Daily chance that a non-member joins when every neighbour is a member (Bass q per day; pulled by the share of friends who are members).")
+    lapse: float = Field(0.0, ge=0, le=1, description="Daily chance that a member leaves.")
+
+    @model_validator(mode="after")
+    def _someone_can_join(self) -> "SinkConfig":
+        if self.members == 0 and self.join_p == 0:
+            raise ValueError("members is 0 and join_p is 0: nobody can ever join (join_q needs members to pull others in); "
+                             "give join_p or members a value above 0")
+        return self
+
+    @property
+    def has_members(self) -> bool:
+        """Whether using the sink needs membership (some users are not members, or some join or lapse)."""
+        return self.members < 1 or self.join_p > 0 or self.join_q > 0 or self.lapse > 0
 
 
 class DestinationConfig(Strict):
@@ -141,6 +158,7 @@ class MarketConfig(Strict):
     experience_weight: float = Field(0.5, ge=0, le=1, description="Share of the distance to the product's quality that a buyer's trust moves at each purchase.")
     campaign_novelty_decay: float = Field(0.0, ge=0, le=1, description="Share of a campaign's novelty lost each day (Wu & Huberman 2007); novelty scales the effect of its impressions and content.")
     awareness_forgetting: float = Field(0.01, ge=0, le=1, description="Share of awareness forgotten each day.")
+    trust_forgetting: float = Field(0.01, ge=0, le=1, description="Share of the distance between a user's trust and the brand's initial_trust lost each day: opinions, good and bad, fade toward the baseline (0.01: a half-life of 69 days).")
 
 
 class AdvertisingConfig(Strict):
@@ -160,6 +178,7 @@ class WordOfMouthConfig(Strict):
     awareness_spread: float = Field(0.05, ge=0, le=1, description="Daily awareness gained from the share of neighbours who talk about the brand (customers, fans and critics).")
     trust_influence: float = Field(0.02, ge=0, le=1, description="Daily pull of a user's trust toward the opinions neighbours voice.")
     negativity_bias: float = Field(2.0, ge=0, le=100, description="Weight of a negative opinion against a positive one.")
+    grievance_fading: float = Field(0.1, ge=0, le=1, description="Share of the urge to repeat a grievance lost each day: a user who turns against a brand (trust falls below 0, or a crisis hits) complains at full voice that day, then less and less (0.1: a grievance is told for about 10 days).")
 
 
 class RelationalConfig(Strict):

@@ -8,7 +8,9 @@ section of docs/ODD.md. The phases are those of ODD §3, in its order:
     deliver_exposures    §7.5 impressions, §7.6 response, §7.6b clicks, §7.7 engagement and answers, §7.8 updates
     spread_word_of_mouth §7.9 (with §7.16's paid influencer voices)
     make_purchases       §7.10 network Bass hazard, §7.11 repurchase and experience
-    learn_users          §7.13, the users' part (fatigue recovers, awareness is forgotten)
+    learn_users          §7.13, the users' part (fatigue recovers, awareness is forgotten, trust fades toward
+                         the brand's baseline, grievances fade; a grievance is fresh where trust turned negative)
+    join_and_lapse       §7.3a membership of platforms: the network Bass hazard of joining, lapses
 
 Random numbers (ODD §7.17). They are the engine's counter-based ones, here in
 numpy uint64 arithmetic: a uniform is splitmix64's mix of (key + counter x
@@ -18,6 +20,7 @@ the engine's, so the reference makes the same draws as the engine:
     slots        stream 1,       counter i,                      24 random bits (float32)
     impressions  stream 2,       counters (i x brands + b) x 64 onward (Poisson, 53 bits)
     purchases    stream 3,       counter i x brands + b,         53 bits
+    membership   stream 4,       counter i x (sinks with members) + m, 53 bits
     answers      stream 16 + b,  key mix64(stream key + i x gamma), compared as integers
 
 Numerics. The state is float32, as the model's. Where the engine computes in
@@ -53,7 +56,7 @@ f32, f64 = np.float32, np.float64
 GAMMA = np.uint64(0x9E3779B97F4A7C15)  # the golden gamma of splitmix64
 M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
-STREAM_SLOTS, STREAM_IMPRESSIONS, STREAM_PURCHASES, STREAM_ANSWERS = 1, 2, 3, 16
+STREAM_SLOTS, STREAM_IMPRESSIONS, STREAM_PURCHASES, STREAM_MEMBERSHIP, STREAM_ANSWERS = 1, 2, 3, 4, 16
 POISSON_DRAWS = 64  # counters reserved per (user, brand) for a Poisson draw
 FIXED_POINT = 65535  # what neighbours hear: 1.0 is 65535
 
@@ -170,6 +173,9 @@ class World:
     answer_capacity: np.ndarray  # brands
     novelty: np.ndarray  # brands: campaign novelty
     quality: np.ndarray  # brands
+    baseline: np.ndarray  # brands: the initial trust that opinions fade toward
+    member_columns: np.ndarray  # the sinks with members, in sink order
+    joining: np.ndarray  # sinks with members x 3: daily join p, join q, lapse (0 while a sink is not open)
     graph: Graph
 
     @classmethod
@@ -177,6 +183,8 @@ class World:
         """Today's world of an AttentionModel (after events and the brands' plans)."""
         sinks, brands, net = model.all_sinks, model.brands, model.network
         pull = np.array([s.pull if s.active else -np.inf for s in sinks])
+        with_members = [s for s in sinks if s.has_members]
+        joining = np.array([(s.join_p, s.join_q, s.lapse) if s.active else (0.0, 0.0, 0.0) for s in with_members])
         for brand in brands:
             pull[brand.destination.column] += brand.content_boost
         return cls(
@@ -189,7 +197,9 @@ class World:
             impressions_wanted=np.array([b.impressions_wanted for b in brands]),
             answer_capacity=np.array([b.answer_capacity for b in brands]),
             novelty=np.array([b.novelty for b in brands]), quality=np.array([b.quality for b in brands]),
-            graph=Graph(net.n, net.complete, net.indptr, net.indices, np.asarray(net.degree)))
+            baseline=np.array([b.initial_trust for b in model.config.brands]),
+            member_columns=np.array([s.column for s in with_members], dtype=np.int64),
+            joining=joining.reshape(len(with_members), 3), graph=Graph(net.n, net.complete, net.indptr, net.indices, np.asarray(net.degree)))
 
     def key(self, stream: int) -> np.uint64:
         return stream_key(self.run_key, self.day, stream)
@@ -212,6 +222,8 @@ class Users:
     reached: np.ndarray  # bool
     fan: np.ndarray  # bool
     seeded: np.ndarray  # bool: paid influencers today
+    grievance: np.ndarray  # brands x users, float32: the urge to repeat a grievance
+    member: np.ndarray  # sinks with members x users, bool
     impressions: np.ndarray  # brands x users, float32: today's, set by deliver_exposures
     external: np.ndarray  # brands x users, float32: today's external pull, set by deliver_exposures
 
@@ -236,10 +248,11 @@ class Users:
 def allocate_attention(users: Users, world: World) -> np.ndarray:
     """Today's slots (ODD §7.3, §7.4), in place. Float32, as the engine.
 
-    U = taste + pull + habit x s + network_effect x mean_N(s), plus at a
-    destination trust_pull x |trust| + ln(awareness + 0.001), with s = yesterday's
-    slots / S; logit shares; c_j = min(S, floor(S C_j + u)) with C the
-    cumulative shares in sink order and one u per user; slots are the steps of c.
+    U = taste + pull + (habit x s + network_effect x mean_N(s)) x (1 - saturation x s),
+    plus at a destination trust_pull x |trust| + ln(awareness + 0.001), with s =
+    yesterday's slots / S; a sink with members has weight 0 for a non-member;
+    logit shares; c_j = min(S, floor(S C_j + u)) with C the cumulative shares
+    in sink order and one u per user; slots are the steps of c.
 
     Returns, per user, the distance of the nearest of the user's floor
     arguments S C_j + u to a whole number: where it is tiny, a rounding of the
@@ -247,12 +260,14 @@ def allocate_attention(users: Users, world: World) -> np.ndarray:
     """
     cfg, slots = world.config, world.slots_per_day
     per_slot = 1.0 / slots
-    utility = users.taste[world.kind_of_sink] + world.pull.astype(f32)[:, None]
-    utility += f32(cfg.population.habit * per_slot) * users.slots
+    reinforcing = f32(cfg.population.habit * per_slot) * users.slots
     social = np.flatnonzero(world.network_effect > 0)
     if social.size:  # neighbours' mean slots yesterday, weighted by network effect / S
         heard = world.graph.neighbour_mean(users.slots[social]).astype(f32)
-        utility[social] += (world.network_effect[social] * per_slot).astype(f32)[:, None] * heard
+        reinforcing[social] += (world.network_effect[social] * per_slot).astype(f32)[:, None] * heard
+    saturated = f32(1) - f32(cfg.population.saturation * per_slot) * users.slots
+    utility = users.taste[world.kind_of_sink] + world.pull.astype(f32)[:, None] + reinforcing * saturated
+    utility[world.member_columns] = np.where(users.member, utility[world.member_columns], -np.inf)
     utility[world.destination_columns] += (f32(cfg.relational.trust_pull) * np.abs(users.trust)
                                            + np.log(users.awareness + f32(AWARENESS_FLOOR)))
     shifted = utility - utility.max(axis=0)
@@ -367,23 +382,25 @@ def heard_as(values: np.ndarray) -> np.ndarray:
 def spread_word_of_mouth(users: Users, world: World) -> np.ndarray:
     """Neighbours' voices move awareness and trust (ODD §7.9, paid voices §7.16), in place.
 
-    speaking = adopted or fan or trust < 0 or seeded; advocate = adopted x
-    max(trust, 0), at least paid_voice if seeded; voice = trust, or
-    negativity_bias x trust if negative, at least paid_voice if seeded (a paid
-    voice is never negative). The voice is carried as its positive and
-    negative parts, O = mean(positive) - negativity_bias x mean(negative),
-    which is mean(voice). Returns Q, the neighbours' mean advocacy (brands x users).
+    A user's voice weight is the grievance where trust < 0, else 1 for a
+    customer, a fan or a paid influencer and 0 for anyone else (a paid
+    influencer: 1 always); advocate = adopted x max(trust, 0), at least
+    paid_voice if seeded; the voice is weight x trust, carried as its positive
+    and negative parts (a paid voice: at least paid_voice, never negative),
+    O = mean(positive) - negativity_bias x mean(negative). Listening is the
+    neighbours' mean weight. Returns Q, the neighbours' mean advocacy (brands x users).
     """
     cfg = world.config
     wom, paid = cfg.word_of_mouth, cfg.relational.paid_voice
     brands = users.trust.shape[0]
     trust = users.trust.astype(f64)
     seeded = users.seeded
-    speaking = users.adopted | users.fan | (trust < 0) | seeded
+    engaged = users.adopted | users.fan | seeded
+    weight = np.where(seeded, 1.0, np.where(trust < 0, users.grievance.astype(f64), engaged * 1.0))
     advocate = np.where(seeded, np.maximum(users.adopted * np.maximum(trust, 0), paid), users.adopted * np.maximum(trust, 0))
-    positive = np.where(seeded, np.maximum(speaking * np.maximum(trust, 0), paid), speaking * np.maximum(trust, 0))
-    negative = np.where(seeded, 0.0, speaking * np.maximum(-trust, 0))
-    said = np.vstack([heard_as(advocate), heard_as(speaking), heard_as(positive), heard_as(negative)])
+    positive = np.where(seeded, np.maximum(weight * np.maximum(trust, 0), paid), weight * np.maximum(trust, 0))
+    negative = np.where(seeded, 0.0, weight * np.maximum(-trust, 0))
+    said = np.vstack([heard_as(advocate), heard_as(weight), heard_as(positive), heard_as(negative)])
     heard = world.graph.neighbour_mean(said) / FIXED_POINT
     q_pull, listening = heard[:brands], heard[brands:2 * brands]
     opinion = heard[2 * brands:3 * brands] - wom.negativity_bias * heard[3 * brands:]
@@ -419,18 +436,46 @@ def make_purchases(users: Users, world: World, q_pull: np.ndarray) -> tuple[np.n
     return np.count_nonzero(new, axis=1), np.count_nonzero(buying, axis=1)
 
 
-def learn_users(users: Users, world: World) -> None:
-    """The night (ODD §7.13), the users' part: fatigue recovers, awareness is forgotten, in place."""
+def learn_users(users: Users, world: World, trust_before: np.ndarray) -> None:
+    """The night (ODD §7.13), the users' part, in place: a grievance is fresh (1) where trust is negative
+    tonight and was not before word of mouth (`trust_before`), then grievances fade; fatigue recovers,
+    awareness is forgotten, trust fades toward the brand's baseline."""
     cfg = world.config
+    turned = (users.trust < 0) & (trust_before >= 0)
+    grievance = np.where(turned, 1.0, users.grievance.astype(f64))
+    users.grievance[:] = grievance * (1.0 - cfg.word_of_mouth.grievance_fading)
     users.fatigue[:] = users.fatigue.astype(f64) * (1.0 - cfg.advertising.fatigue_recovery)
     users.awareness[:] = users.awareness.astype(f64) * (1.0 - cfg.market.awareness_forgetting)
+    baseline = world.baseline[:, None]
+    users.trust[:] = baseline + (users.trust.astype(f64) - baseline) * (1.0 - cfg.market.trust_forgetting)
+
+
+def join_and_lapse(users: Users, world: World) -> tuple[np.ndarray, np.ndarray]:
+    """Membership of each sink with members (ODD §7.3a), in place: one uniform per user and sink;
+    a member leaves if u < lapse, a non-member joins if u < 1 - (1 - p)(1 - q x M), M the share of
+    neighbours who are members (as they were this morning). Returns joins and lapses per sink."""
+    sinks, n = users.member.shape
+    if sinks == 0:
+        return np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    around = world.graph.neighbour_mean(users.member.astype(np.int64))
+    counters = np.arange(n, dtype=np.uint64)[None, :] * np.uint64(sinks) + np.arange(sinks, dtype=np.uint64)[:, None]
+    draw = unit53(world.key(STREAM_MEMBERSHIP), counters)
+    p, q, lapse = (world.joining[:, k][:, None] for k in range(3))
+    hazard = 1.0 - (1.0 - p) * (1.0 - q * around)
+    now = np.where(users.member, draw >= lapse, draw < hazard)
+    joins, lapses = np.count_nonzero(now & ~users.member, axis=1), np.count_nonzero(users.member & ~now, axis=1)
+    users.member = now
+    return joins, lapses
 
 
 def users_day(users: Users, world: World) -> dict:
     """Every user phase of one day, in the order of ODD §3 (the brands' and sinks' part is the model's)."""
     margin = allocate_attention(users, world)
     exposures = deliver_exposures(users, world)
+    trust_before = users.trust.copy()
     q_pull = spread_word_of_mouth(users, world)
     new, sales = make_purchases(users, world, q_pull)
-    learn_users(users, world)
-    return {"slot_margin": margin, "exposures": exposures, "new_adopters": new, "sales": sales}
+    learn_users(users, world, trust_before)
+    joins, lapses = join_and_lapse(users, world)
+    return {"slot_margin": margin, "exposures": exposures, "new_adopters": new, "sales": sales,
+            "joins": joins, "lapses": lapses}
