@@ -592,7 +592,12 @@ def write_validation(checks: list[Check], out: Path, quick: bool) -> Path:
               "- Fibich, G. & Levin, T. (2023). Diffusion of new products on networks (bounds between the ring and "
               "the complete graph).",
               "- DoubleClick (2009). *Benchmarks: display advertising* (click-through about 0.1 %).",
-              "- Nielsen NetView, June 2010: share of US online time by category (`scenarios/data/`).", ""]
+              "- Nielsen NetView, June 2009 and June 2010: share of US online time by category (`scenarios/data/`).",
+              "- Madden, M. & Zickuhr, K. (2011). *65% of online adults use social networking sites*. Pew Research "
+              "Center (46 % of internet users in 2009, 61 % in 2010; `scenarios/data/pew_social_networking.csv`).",
+              "- Trusov, M., Bucklin, R. E. & Pauwels, K. (2009). Effects of word-of-mouth versus traditional "
+              "marketing: findings from an internet social networking site. *Journal of Marketing* 73(5), 90–102.",
+              "- Grimm, V. et al. (2005). Pattern-oriented modeling of agent-based complex systems. *Science* 310.", ""]
     path = out / "validation.md"
     path.write_text("\n".join(lines))
     return path
