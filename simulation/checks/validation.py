@@ -438,7 +438,8 @@ def check_referrals_vs_marketing(quick: bool = False) -> Check:
     from statsmodels.tsa.api import VAR
 
     days, burn_in, horizon = 400, 30, 30
-    series = referral_series(referral_scenario(quick, days))
+    scenario = referral_scenario(quick, days)
+    series = referral_series(scenario)
     data = np.log1p(series[series["day"] > burn_in][["signups", "referrals", "marketing"]].astype(float))
     fitted = VAR(data).fit(maxlags=14, ic="aic", trend="ct")
     irf = fitted.irf(horizon)
@@ -480,13 +481,9 @@ def check_referrals_vs_marketing(quick: bool = False) -> Check:
     ax_irf.set_ylabel("response of sign-ups")
     ax_irf.legend(fontsize="x-small", frameon=False)
     return Check("Pattern 4: word of mouth against bought media", passed,
-                 f"a social networking site on the web of 2010 ({scenario_users(quick):,} users), growing by referrals "
+                 f"a social networking site on the web of 2010 ({scenario.population.users:,} users), growing by referrals "
                  "and by display marketing bought on a random tenth of the days", lines, fig,
                  "referrals_vs_marketing.png")
-
-
-def scenario_users(quick: bool) -> int:
-    return referral_scenario(quick, 2).population.users
 
 
 # ---------------------------------------------------------------- P5. A crisis's half-life
