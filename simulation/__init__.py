@@ -3,7 +3,8 @@
 For notebooks::
 
     import simulation
-    table = simulation.compare("scenarios/relational_vs_billboard.yaml", replications=20)
+    result = simulation.compare("scenarios/relational_vs_billboard.yaml", replications=20)
+    result.verdict.table  # alternatives x decisive KPIs; figure_forest(result.verdict.differences) plots them
     runs = simulation.sweep("scenarios/classroom.yaml", vary=["market.q=0.02,0.1"], replications=5, out="results/q")
 """
 
@@ -35,15 +36,19 @@ def _scenario(scenario):
 
 
 def compare(scenario, *, replications: int = 20, arms: list[str] | None = None, workers: int | None = None,
-            days: int | None = None, seed: int | None = None) -> pd.DataFrame:
-    """Paired comparison; one row per KPI and alternative or difference (mean, interval, effect size)."""
+            days: int | None = None, seed: int | None = None):
+    """Paired comparison of a scenario's brands (or of `arms`, 'NAME:key=value,...').
+
+    Returns a `Comparison`: `.verdict.table` (alternatives x decisive KPIs, means, intervals, the best marked
+    after Holm's correction), `.verdict.differences` (every paired difference), `.runs` (one row per run and
+    brand) and `.long_table()` (every KPI's means, intervals and paired differences in one table).
+    """
     from simulation.experiments.compare import compare as run_compare, parse_arm
     from simulation.experiments.executors import LocalExecutor
 
-    result = run_compare(_scenario(scenario), replications=replications,
-                         arms=[parse_arm(a) for a in arms] if arms else None, executor=LocalExecutor(workers),
-                         days=days, master_seed=seed)
-    return pd.concat([t.assign(kpi=k) for k, t in result.tables.items()], ignore_index=True)
+    return run_compare(_scenario(scenario), replications=replications,
+                       arms=[parse_arm(a) for a in arms] if arms else None, executor=LocalExecutor(workers),
+                       days=days, master_seed=seed)
 
 
 def sweep(scenario, *, vary: list[str], out, replications: int = 5, sample: str = "grid",

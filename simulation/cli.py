@@ -228,7 +228,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = loaded.scenario
     _check_days_seed(args)
     seed = scenario.seed if args.seed is None else args.seed
-    out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}"
+    out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}{_variant(args)}"
     check_out(out, args.force, keep=(loaded.path,))
 
     check_memory(scenario)
@@ -282,7 +282,15 @@ def _experiment(args: argparse.Namespace, suffix: str):
     loaded = load_scenario(args.scenario, args.overrides)
     _check_days_seed(args)
     check_memory(loaded.scenario)
-    return loaded, args.out or Path("results") / f"{Path(args.scenario).stem}-{suffix}"
+    return loaded, args.out or Path("results") / f"{Path(args.scenario).stem}-{suffix}{_variant(args)}"
+
+
+def _variant(args: argparse.Namespace) -> str:
+    """'' for the scenario as written; else '-' and a short hash of the overrides and --days (default folders)."""
+    from simulation.outputs.provenance import overrides_hash
+
+    items = list(args.overrides) + ([f"days={args.days}"] if args.days is not None else [])
+    return f"-{overrides_hash(items)}" if items else ""
 
 
 def _on_executor(args: argparse.Namespace, progress, work):
@@ -322,8 +330,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         loaded.scenario, replications=args.replications, arms=arms or None, executor=executor, days=args.days,
         master_seed=args.seed, progress=progress))
     with staged(out) as staging:
-        write_comparison(result, staging, scenario_path=str(loaded.path), scenario_name=loaded.scenario.name,
-                         executor=where)
+        write_comparison(result, staging, loaded=loaded, scenario=loaded.scenario, executor=where)
     if failed and not args.quiet:
         print(f"{failed} runs failed; see {out / 'failed_runs.csv'}", file=sys.stderr)
     print(out / "report.md")
@@ -341,7 +348,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     progress = _PlanProgress(args.quiet, "sweep")
     results, where = _on_executor(args, progress, lambda executor: run_plan(
         plan, out, executor=executor, force=args.force, keep=(loaded.path,), progress=progress))
-    write_sweep_outputs(results, plan, out, [b.name for b in loaded.scenario.brands], where)
+    write_sweep_outputs(results, plan, out, [b.name for b in loaded.scenario.brands], where, loaded=loaded,
+                        scenario=loaded.scenario)
     n_failed = int((results["status"] != "ok").sum()) if len(results) else 0
     if not args.quiet:
         print(f"{len(results)} runs, {n_failed} failed", file=sys.stderr)

@@ -73,13 +73,15 @@ def test_compare_command_and_api(tmp_path, write_yaml, capsys):
     out = tmp_path / "cmp"
     assert main(["compare", str(path), "--replications", "3", "--workers", "2", "--out", str(out), "--quiet"]) == 0
     assert (out / "report.md").exists() and (out / "tables" / "sales.csv").exists()
-    assert {p.name for p in out.glob("*.png")} == {"over_time.png", "kpis.png"}
+    assert {p.name for p in out.glob("*.png")} == {"forest.png", "over_time.png"}
     report = (out / "report.md").read_text()
-    assert "## Outcome metrics" in report and "## Vanity metrics" in report
+    assert report.index("## Verdict") < report.index("![Paired differences](forest.png)") < report.index("## Every KPI")
     sales = pd.read_csv(out / "tables" / "sales.csv")
     assert set(sales["row"]) == {"alternative", "difference"}
-    table = simulation.compare(path, replications=2, workers=1)
+    result = simulation.compare(path, replications=2, workers=1)
+    table = result.long_table()
     assert {"kpi", "mean", "ci_low", "ci_high", "difference", "effect_size"} <= set(table.columns)
+    assert list(result.verdict.table["alternative"]) == ["Rel", "Bill", "Mix"]
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -106,7 +108,8 @@ def test_arms_section_of_the_scenario(tmp_path, write_yaml):
                  "--quiet"]) == 0
     table = pd.read_csv(out / "tables" / "impressions.csv")
     diff = table[(table["row"] == "difference") & (table["brand"] == "Bill")].iloc[0]
-    assert diff["arm"] == "dear ads − cheap ads" and diff["difference"] < 0 and diff["distinguishable"]
+    assert diff["arm"] == "dear ads - cheap ads" and diff["difference"] < 0 and diff["distinguishable"]
+    assert (diff["first"], diff["second"]) == ("cheap ads", "dear ads")
     assert "**cheap ads**: `brands.Bill.cpm=1.0`" in (out / "report.md").read_text()
 
 

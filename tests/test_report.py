@@ -17,8 +17,8 @@ def test_run_writes_every_output(tmp_path, write_yaml, capsys):
     out = tmp_path / "out"
     assert main(["run", str(write_yaml(small_data())), "--out", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out / "report.md")
-    expected = {".attention-market", "summary.json", "report.md", "attention_share.png", "vanity_vs_outcome.png",
-                "adoption.png"}
+    expected = {".attention-market", "summary.json", "report.md", "report.html", "data_dictionary.csv",
+                "attention_share.png", "vanity_vs_outcome.png", "adoption.png"}
     for table in ("sinks", "brands", "model"):
         expected |= {f"{table}.csv", f"{table}.parquet"}
     assert {p.name for p in out.iterdir()} == expected
@@ -44,17 +44,20 @@ def test_run_writes_every_output(tmp_path, write_yaml, capsys):
     for image in re.findall(r"\]\(([^)]+\.png)\)", report):
         assert (out / image).exists()
     for name, figures in summary["brands"].items():
-        assert f"| {name} | {figures['strategy']} | {figures['impressions']:,} | {figures['reach']:,} |" in report
+        assert f"| {name} | {figures['impressions']:,} | {figures['reach']:,} |" in report
         assert brands[brands.brand == name]["sales"].sum() == figures["sales"]
     assert "crisis" in report and "platform launch" in report
 
 
-def test_report_does_not_name_a_winner_on_a_tie(tmp_path, write_yaml):
-    data = small_data(days=3, events=[], market={"p": 0.0, "q": 0.0, "repurchase_rate": 0.0})
-    out = tmp_path / "tie"
-    assert main(["run", str(write_yaml(data)), "--out", str(out), "--quiet"]) == 0
+def test_a_run_report_names_no_winner_and_points_to_compare(tmp_path, write_yaml):
+    """One run is one draw: the report never bolds a brand, and says how to get an answer."""
+    out = tmp_path / "one"
+    path = write_yaml(small_data(days=10, events=[]))
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0
     report = (out / "report.md").read_text()
-    assert "no brand sold anything" in report and "disagree" not in report and "Most sales" not in report
+    assert "**one run**" in report and f"run.py compare {path} --replications 20" in report
+    assert not re.search(r"\*\*(Rel|Bill|Mix)\b", report)
+    assert "Most sales" not in report and "Best return" not in report
 
 
 def test_provenance_records_the_days_and_seed_actually_run(tmp_path, write_yaml):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.scenario import Scenario, ScenarioError
-from simulation.experiments.stats import paired_difference, summarise_groups
+from simulation.experiments.stats import holm, interval, paired_difference, summarise_groups
 from simulation.experiments.tasks import KPIS, RunTask, derive_seeds, scenario_with, split_top_level
 
 AS_WRITTEN = "as written"
@@ -54,10 +54,16 @@ class Comparison:
     series: pd.DataFrame  # daily brand tables of every run, with arm and replication
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     failed: pd.DataFrame | None = None
+    verdict: "Verdict | None" = None
+    days: int | None = None  # days per run (None: the scenario's)
 
     @property
     def by_arm(self) -> bool:
         return len(self.arms) > 1
+
+    def long_table(self) -> pd.DataFrame:
+        """Every KPI's table in one: a row per KPI and alternative or paired difference."""
+        return pd.concat([t.assign(kpi=k) for k, t in self.tables.items()], ignore_index=True)
 
 
 def check_arms(base: dict, arms: list[Arm]) -> None:
@@ -109,6 +115,8 @@ def compare(scenario: Scenario, *, replications: int, arms: list[Arm] | None = N
                         series=pd.concat(series, ignore_index=True) if series else pd.DataFrame(),
                         failed=pd.DataFrame(failed) if failed else None)
     result.tables = {kpi: kpi_table(result, kpi) for kpi in KPIS}
+    result.days = days
+    result.verdict = make_verdict(result, scenario.question)
     return result
 
 
@@ -132,17 +140,17 @@ def kpi_table(result: Comparison, kpi: str) -> pd.DataFrame:
         for brand in result.brands:
             for arm in result.arms[1:]:
                 a, b = paired_values(runs, (reference, brand), (arm.name, brand), kpi)
-                differences.append({"row": "difference", "arm": f"{arm.name} − {reference}", "brand": brand,
-                                    **paired_difference(a, b)})
+                differences.append({"row": "difference", "arm": f"{arm.name} - {reference}", "brand": brand,
+                                    "first": reference, "second": arm.name, **paired_difference(a, b)})
     else:  # brands against the first brand, within the same runs
         arm = result.arms[0].name
         for brand in result.brands[1:]:
             a, b = paired_values(runs, (arm, result.brands[0]), (arm, brand), kpi)
-            differences.append({"row": "difference", "arm": arm, "brand": f"{brand} − {result.brands[0]}",
-                                **paired_difference(a, b)})
+            differences.append({"row": "difference", "arm": arm, "brand": f"{brand} - {result.brands[0]}",
+                                "first": result.brands[0], "second": brand, **paired_difference(a, b)})
     table = pd.concat([groups, pd.DataFrame(differences)], ignore_index=True)
-    columns = ["row", "arm", "brand", "n", "mean", "sd", "ci_low", "ci_high", "difference", "effect_size",
-               "p_value", "distinguishable"]
+    columns = ["row", "arm", "brand", "first", "second", "n", "mean", "sd", "ci_low", "ci_high", "difference",
+               "effect_size", "p_value", "distinguishable"]
     return table.reindex(columns=columns)
 
 
@@ -155,3 +163,114 @@ def paired_values(runs: pd.DataFrame, first: tuple[str, str], second: tuple[str,
 
     joined = pd.concat([side(*first), side(*second)], axis=1, join="inner").sort_index()
     return joined.iloc[:, 0].to_numpy(dtype=float), joined.iloc[:, 1].to_numpy(dtype=float)
+
+
+# ---------------------------------------------------------------- the verdict
+
+#: The KPIs a strategist decides on, and which way is better (+1 higher, -1 lower).
+DECISIVE = (("sales", 1), ("revenue", 1), ("roi", 1), ("cost_per_acquisition", -1), ("trust", 1))
+FAMILY_ERROR = 0.05
+
+
+@dataclass
+class Verdict:
+    """The answer of a comparison: alternatives x decisive KPIs, and every paired difference behind the marks.
+
+    `table`: one row per alternative (its arm and brand), for each decisive KPI its mean, 95 % interval and
+    `<kpi>_best`, true for the alternatives that share the best place (`best_set`): each better than every
+    alternative outside it by a paired difference told from noise after Holm's correction over all `family`
+    differences of the table.
+    `differences`: one row per KPI and pair (`second - first`, paired by replication).
+    """
+
+    question: str | None
+    groups: dict[str, list[str]]  # group label (a brand, or "brands") -> its alternatives' labels, in order
+    table: pd.DataFrame
+    differences: pd.DataFrame
+    family: int
+    replications: int
+
+
+def focus_brands(result: Comparison) -> list[str]:
+    """The brands the arms change (named in their overrides); every brand when none is named."""
+    named = [b for b in result.brands if any(o.startswith(f"brands.{b}.") for a in result.arms for o in a.overrides)]
+    return named or list(result.brands)
+
+
+def _alternatives(result: Comparison) -> dict[str, list[tuple[str, str, str]]]:
+    """Groups of alternatives compared with each other: (label, arm, brand)."""
+    if not result.by_arm:
+        arm = result.arms[0].name
+        return {"brands": [(b, arm, b) for b in result.brands]}
+    brands = focus_brands(result)
+    return {brand: [(a.name if len(brands) == 1 else f"{a.name} / {brand}", a.name, brand) for a in result.arms]
+            for brand in brands}
+
+
+def make_verdict(result: Comparison, question: str | None) -> Verdict:
+    """Means and intervals per alternative, every paired difference, Holm's correction, the marks."""
+    runs = result.runs
+    groups = _alternatives(result)
+    rows, differences = [], []
+    for group, alternatives in groups.items():
+        for label, arm, brand in alternatives:
+            row = {"group": group, "alternative": label, "arm": arm, "brand": brand}
+            values = runs[(runs["arm"] == arm) & (runs["brand"] == brand)]
+            for kpi, _ in DECISIVE:
+                mean, _, low, high = interval(values[kpi].to_numpy())
+                row.update({f"{kpi}_mean": mean, f"{kpi}_low": low, f"{kpi}_high": high, f"{kpi}_best": False})
+            rows.append(row)
+        for i, (first, arm_a, brand_a) in enumerate(alternatives):
+            for second, arm_b, brand_b in alternatives[i + 1:]:
+                for kpi, better in DECISIVE:
+                    a, b = paired_values(runs, (arm_a, brand_a), (arm_b, brand_b), kpi)
+                    d = paired_difference(a, b)
+                    differences.append({"group": group, "kpi": kpi, "better": better, "first": first,
+                                        "second": second, **{k: d[k] for k in ("n", "difference", "sd", "ci_low",
+                                                                                "ci_high", "p_value")}})
+    table = pd.DataFrame(rows)
+    columns = ["group", "kpi", "better", "first", "second", "n", "difference", "sd", "ci_low", "ci_high", "p_value",
+               "p_holm", "distinguishable"]
+    diffs = pd.DataFrame(differences).reindex(columns=columns)
+    if len(diffs):
+        diffs["p_holm"] = holm(diffs["p_value"].to_numpy())
+        diffs["distinguishable"] = (diffs["p_holm"] < FAMILY_ERROR).fillna(False).astype(bool)
+    family = int(diffs["p_value"].notna().sum()) if len(diffs) else 0
+    for kpi, better in DECISIVE:
+        for group, alternatives in groups.items():
+            means = table[table["group"] == group].set_index("alternative")[f"{kpi}_mean"]
+            for label in best_set(diffs[(diffs["group"] == group) & (diffs["kpi"] == kpi)], means, better):
+                table.loc[(table["group"] == group) & (table["alternative"] == label), f"{kpi}_best"] = True
+    return Verdict(question=question, groups={g: [a[0] for a in alts] for g, alts in groups.items()}, table=table,
+                   differences=diffs, family=family, replications=result.replications)
+
+
+def best_set(diffs: pd.DataFrame, means: pd.Series, better: int) -> list[str]:
+    """The alternatives that share the best place on one KPI, or none when the replications cannot tell.
+
+    The best place: the alternative with the best mean, and those not told from it (tied). They are marked
+    only when each of them beats every other alternative by a difference told from noise.
+    """
+    means = means.dropna()
+    if len(means) < 2:
+        return []
+    top = (means * better).idxmax()
+
+    def told(a: str, b: str) -> tuple[bool, float]:
+        """(told from noise, b - a) for a pair, whichever way the table holds it."""
+        row = diffs[((diffs["first"] == a) & (diffs["second"] == b)) | ((diffs["first"] == b) & (diffs["second"] == a))]
+        if not len(row):
+            return False, float("nan")
+        r = row.iloc[0]
+        return bool(r["distinguishable"]), float(r["difference"] if r["second"] == b else -r["difference"])
+
+    tied = [a for a in means.index if a == top or not told(top, a)[0]]
+    rest = [a for a in means.index if a not in tied]
+    if not rest:
+        return []
+    for a in tied:
+        for b in rest:
+            distinguishable, b_minus_a = told(a, b)
+            if not distinguishable or not b_minus_a * better < 0:
+                return []
+    return tied

@@ -9,13 +9,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from scipy.stats import t as t_dist
 
+from simulation.experiments.compare import AS_WRITTEN, DECISIVE, focus_brands
+from simulation.experiments.figures import (NON_NEGATIVE, figure_forest, figure_heatmap, figure_kpis_against,
+                                            figure_over_time, heatmap_table)
 from simulation.experiments.tasks import KPIS, OUTCOME_KPIS, VANITY_KPIS
+from simulation.outputs import dictionary, provenance
+from simulation.outputs.tables import FLOAT_FORMAT, write_table
 
-OVER_TIME = (("adopters", "customers"), ("revenue_to_date", "revenue to date"), ("awareness", "mean awareness"),
-             ("trust", "mean trust"))
+
+def write_html_report(out: Path) -> None:
+    """report.html beside report.md, figures embedded (simulation.outputs.html)."""
+    from simulation.outputs.html import write_html_report as write
+
+    write(out)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -26,36 +33,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-
-
-# ---------------------------------------------------------------- figures
-
-def plot_over_time(series: pd.DataFrame, column: str, ax, *, label: str, group: list[str]):
-    """Mean over replications per day with a 95 % band, a line per alternative."""
-    for key, rows in series.groupby(group, sort=False):
-        key = key if isinstance(key, tuple) else (key,)
-        stats = rows.groupby("day")[column].agg(["mean", "std", "count"])
-        quantile = t_dist.ppf(0.975, np.maximum(stats["count"] - 1, 1))
-        half = quantile * stats["std"].fillna(0) / np.sqrt(stats["count"])
-        line, = ax.plot(stats.index, stats["mean"], label=" / ".join(str(k) for k in key if k != "as written"))
-        ax.fill_between(stats.index, stats["mean"] - half, stats["mean"] + half, color=line.get_color(), alpha=0.2)
-    ax.set_xlabel("day")
-    ax.set_ylabel(label)
-    ax.legend(fontsize="x-small", frameon=False)
-    return ax
-
-
-def plot_kpi_intervals(table: pd.DataFrame, kpi: str, ax):
-    """Each alternative's mean with its 95 % interval."""
-    rows = table[table["row"] == "alternative"]
-    labels = [" / ".join(x for x in (r.arm, r.brand) if x != "as written") for r in rows.itertuples()]
-    y = np.arange(len(rows))
-    err = np.vstack([rows["mean"] - rows["ci_low"], rows["ci_high"] - rows["mean"]])
-    ax.errorbar(rows["mean"], y, xerr=np.nan_to_num(err), fmt="o", capsize=3)
-    ax.set_yticks(y, labels, fontsize="small")
-    ax.set_title(kpi.replace("_", " "), fontsize="medium")
-    ax.invert_yaxis()
-    return ax
 
 
 # ---------------------------------------------------------------- words
@@ -72,9 +49,8 @@ def _num(x) -> str:
 
 
 def difference_sentence(row: pd.Series, kpi: str, by_arm: bool) -> str:
-    """One line of the report: who is higher on this KPI, by how much, and whether it is told from noise."""
-    label = row["arm"] if by_arm else row["brand"]
-    better, reference = (part.strip() for part in str(label).split(" − ", 1))
+    """One line: who is higher on this KPI, by how much, and whether it is told from noise (one test alone)."""
+    better, reference = row["second"], row["first"]
     what = f"for **{row['brand']}**, **{better}**" if by_arm else f"**{better}**"
     name = kpi.replace("_", " ")
     if row["n"] < 2 or (isinstance(row["difference"], float) and math.isnan(row["difference"])):
@@ -84,174 +60,316 @@ def difference_sentence(row: pd.Series, kpi: str, by_arm: bool) -> str:
     interval = f"95 % interval of the difference {_num(row['ci_low'])} to {_num(row['ci_high'])}"
     if row["distinguishable"]:
         direction = "higher" if row["difference"] > 0 else "lower"
-        return (f"- {name}: {what} is {_num(abs(row['difference']))} {direction} than **{reference}** "
-                f"({interval}, effect size {_num(row['effect_size'])}).")
+        size = "" if math.isnan(row["effect_size"]) else f", effect size {_num(row['effect_size'])}"
+        return f"- {name}: {what} is {_num(abs(row['difference']))} {direction} than **{reference}** ({interval}{size})."
     return (f"- {name}: {what} against **{reference}**: the difference ({_num(row['difference'])}) is not "
             f"distinguishable from noise ({interval}).")
 
 
-def write_comparison(result, out: Path, *, scenario_path: str, scenario_name: str, executor: str) -> None:
-    """Tables per KPI, runs, figures with bands, report.md."""
+_BEST_WORDS = {"sales": "the most sales", "revenue": "the most revenue", "roi": "the best ROI",
+               "cost_per_acquisition": "the lowest cost per acquisition", "trust": "the highest trust"}
+
+
+def _money_or(kpi: str, value, currency: str) -> str:
+    text = _num(value)
+    return f"{text} {currency}" if "{currency}" in dictionary.KPIS[kpi][1] and text != "n/a" else text
+
+
+def _cell(row: pd.Series, kpi: str) -> str:
+    """'1,392 (1,310 to 1,474)', the low end never below 0 for a KPI that cannot be negative."""
+    low = row[f"{kpi}_low"]
+    if kpi in NON_NEGATIVE and not (isinstance(low, float) and math.isnan(low)):
+        low = max(low, 0.0)
+    text = f"{_num(row[f'{kpi}_mean'])} ({_num(low)} to {_num(row[f'{kpi}_high'])})"
+    return f"**{text} best**" if row[f"{kpi}_best"] else text
+
+
+def verdict_lines(verdict, scenario) -> list[str]:
+    """The verdict: the question, a table of alternatives x decisive KPIs, then the answer in words."""
+    currency = scenario.currency
+    lines = []
+    if verdict.question:
+        lines += [f"**Question.** {verdict.question}", ""]
+    n = verdict.replications
+    lines += ["## Verdict", "",
+              f"Means over {n} paired replications, with 95 % intervals. **Bold, best**: the best on that KPI (two "
+              "bold cells in a column: tied, not told apart), better than every unmarked alternative by a paired "
+              f"difference told from noise after Holm's correction over the {verdict.family} paired differences "
+              "of this table (5 % family-wise error). No bold in a column: the replications do not single out "
+              "a best on that KPI.", ""]
+    kpis = [k for k, _ in DECISIVE]
+    header = "| alternative | " + " | ".join(dictionary.label(k, currency) for k in kpis) + " |"
+    for group, alternatives in verdict.groups.items():
+        if len(verdict.groups) > 1:
+            lines += [f"Brand **{group}**:", ""]
+        lines += [header, "|---|" + "---:|" * len(kpis)]
+        rows = verdict.table[verdict.table["group"] == group]
+        for _, row in rows.iterrows():
+            lines.append(f"| {row['alternative']} | " + " | ".join(_cell(row, k) for k in kpis) + " |")
+        lines.append("")
+    lines += verdict_paragraph(verdict, scenario) + [""]
+    return lines
+
+
+def verdict_paragraph(verdict, scenario) -> list[str]:
+    """The verdict in words, KPI by KPI: who is best and by how much, or that it is undecided."""
+    currency = scenario.currency
+    margins = sorted({b.margin for b in scenario.brands})
+    lines = []
+    for group, alternatives in verdict.groups.items():
+        rows = verdict.table[verdict.table["group"] == group].set_index("alternative")
+        diffs = verdict.differences[verdict.differences["group"] == group]
+        if len(alternatives) < 2:
+            lines.append("One alternative only: nothing to compare; the table gives its means and intervals.")
+            continue
+        decided, undecided, wins = [], [], {}
+        for kpi, _ in DECISIVE:
+            best = rows.index[rows[f"{kpi}_best"]].tolist()
+            if not best:
+                undecided.append(kpi)
+                continue
+            wins.setdefault(tuple(best), []).append(_BEST_WORDS[kpi].removeprefix("the "))
+            others = [a for a in alternatives if a not in best]
+            word = "less" if kpi == "cost_per_acquisition" else "more"
+            against = ", ".join(f"{_money_or(kpi, rows.at[o, f'{kpi}_mean'], currency)} for {o}" for o in others)
+            leaders = " and ".join(f"**{w}** ({_money_or(kpi, rows.at[w, f'{kpi}_mean'], currency)})" for w in best)
+            verb = f"has {_BEST_WORDS[kpi]}" if len(best) == 1 else f"share {_BEST_WORDS[kpi]} (not told apart)"
+            gaps = []
+            for winner in best:
+                for other in others:
+                    r = diffs[(diffs["kpi"] == kpi) & (((diffs["first"] == winner) & (diffs["second"] == other))
+                                                      | ((diffs["first"] == other) & (diffs["second"] == winner)))].iloc[0]
+                    low, high = sorted((abs(r["ci_low"]), abs(r["ci_high"])))
+                    gaps.append((r["p_holm"], f"{winner} {_num(abs(r['difference']))} {word} than {other} (95 % "
+                                 f"interval {_num(low)} to {_num(high)}, Holm-adjusted p {_p(r['p_holm'])})"))
+            gap = (gaps[0][1] if len(gaps) == 1 else
+                   "the least certain of the gaps, " + max(gaps, key=lambda g: g[0])[1] + "; all in `differences.csv`")
+            decided.append(f"- {dictionary.label(kpi)}: {leaders} {verb}, against {against}: {gap}.")
+        for kpi in undecided:
+            close = diffs[diffs["kpi"] == kpi].assign(_z=lambda d: (d["difference"] / d["sd"]).abs())
+            close = close.sort_values("_z", ascending=False).head(1)
+            detail = ""
+            if len(close):
+                r = close.iloc[0]
+                detail = (f"; the closest call, {r['second']} minus {r['first']}, is {_num(r['difference'])} "
+                          f"(95 % interval {_num(r['ci_low'])} to {_num(r['ci_high'])}, Holm-adjusted p "
+                          f"{_p(r['p_holm'])})")
+            decided.append(f"- {dictionary.label(kpi)}: undecided: no alternative is told from every other with "
+                           f"{verdict.replications} replications{detail}.")
+        brief = "; ".join(_and([f"**{w}**" for w in leaders]) + (" has " if len(leaders) == 1 else " share ")
+                          + _and(k) for leaders, k in wins.items()) or "no alternative is best on any KPI"
+        if undecided:
+            brief += f"; undecided on {', '.join(dictionary.label(k) for k in undecided)}"
+        prefix = f"For brand {group}, in" if len(verdict.groups) > 1 else "In"
+        lines += [f"{prefix} brief: {brief}.", "", *decided, ""]
+        if undecided:
+            lines += ["Undecided means the replications cannot tell the alternatives apart on that KPI: more "
+                      "replications (`--replications`) may settle it, or the difference is too small to matter.", ""]
+    lines += [f"ROI is (margin x revenue - spend) / spend with each brand's margin "
+              f"({' and '.join(f'{m:g}' for m in margins)}); money is in {currency}."]
+    return lines
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _p(p) -> str:
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def all_kpis_lines(result, currency: str) -> list[str]:
+    """Every KPI (vanity first), alternatives as columns: mean and 95 % interval."""
+    names = [(r.arm, r.brand) for r in result.tables["sales"][result.tables["sales"]["row"] == "alternative"].itertuples()]
+    labels = [" / ".join(x for x in pair if x != AS_WRITTEN) for pair in names]
+    lines = ["## Every KPI", "", "Vanity metrics (what a brand bought or attracted) first, then outcomes (what it "
+             "sold). Means with 95 % intervals; the meaning and unit of each is in `data_dictionary.csv`.", "",
+             "| KPI | unit | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
+    for kpi in VANITY_KPIS + OUTCOME_KPIS:
+        rows = result.tables[kpi][result.tables[kpi]["row"] == "alternative"]
+        cells = [f"{_num(r.mean)} ({_num(max(r.ci_low, 0) if kpi in NON_NEGATIVE else r.ci_low)} to {_num(r.ci_high)})"
+                 for r in rows.itertuples()]
+        lines.append(f"| {dictionary.label(kpi)} | {dictionary.unit(kpi, currency)} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def write_comparison(result, out: Path, *, loaded, scenario, executor: str) -> None:
+    """The verdict, the forest plot, every KPI, the bands over time, the tables and the record of what was run."""
     tables = out / "tables"
     tables.mkdir()
-    result.runs.to_csv(out / "runs.csv", index=False, float_format="%.10g")
-    result.runs.to_parquet(out / "runs.parquet", index=False)
+    write_table(result.runs, out, "runs")
     for kpi, table in result.tables.items():
-        table.to_csv(tables / f"{kpi}.csv", index=False, float_format="%.10g")
+        table.to_csv(tables / f"{kpi}.csv", index=False, float_format=FLOAT_FORMAT)
+    verdict = result.verdict
+    verdict.table.to_csv(out / "verdict.csv", index=False, float_format=FLOAT_FORMAT)
+    verdict.differences.to_csv(out / "differences.csv", index=False, float_format=FLOAT_FORMAT)
     if result.failed is not None:
         result.failed.to_csv(out / "failed_runs.csv", index=False)
+    dictionary.write_dictionary(out, ["brands"], scenario.currency, experiment=True)
 
-    group = ["arm", "brand"] if result.by_arm else ["brand"]
-    fig = Figure(figsize=(12, 7), layout="constrained")
-    for ax, (column, label) in zip(fig.subplots(2, 2).ravel(), OVER_TIME):
-        if not result.series.empty:
-            plot_over_time(result.series, column, ax, label=label, group=group)
-    fig.suptitle(f"Mean of {result.replications} paired replications, with 95 % bands")
-    fig.savefig(out / "over_time.png", dpi=110, metadata={"Software": None})
-    fig = Figure(figsize=(13, 8), layout="constrained")
-    axes = fig.subplots(3, 5).ravel()
-    for ax, kpi in zip(axes, VANITY_KPIS + OUTCOME_KPIS):
-        plot_kpi_intervals(result.tables[kpi], kpi, ax)
-    for ax in axes[len(KPIS):]:
-        ax.set_visible(False)
-    fig.suptitle(f"Vanity metrics (first {len(VANITY_KPIS)}) and outcome metrics: means with 95 % intervals")
-    fig.savefig(out / "kpis.png", dpi=110, metadata={"Software": None})
+    days = result.days or scenario.days
+    events = [(e.day, e.type) for e in scenario.events if e.day <= days]
+    figures = {}
+    if len(verdict.differences):
+        figures["forest.png"] = ("Paired differences: the verdict at a glance", figure_forest(
+            verdict.differences, currency=scenario.currency, replications=result.replications))
+    if not result.series.empty:
+        focus = focus_brands(result) if result.by_arm else result.brands
+        series = result.series[result.series["brand"].isin(focus)]
+        group = (["arm"] if len(focus) == 1 else ["arm", "brand"]) if result.by_arm else ["brand"]
+        figures["over_time.png"] = ("The decisive KPIs day by day", figure_over_time(
+            series, group, replications=result.replications, currency=scenario.currency, events=events))
+    for name, (_, fig) in figures.items():
+        fig.savefig(out / name, dpi=110, metadata={"Software": None})
 
-    lines = [f"# Comparison: {scenario_name}", "",
-             f"Scenario `{scenario_path}`, {result.replications} paired replications per "
-             f"{'arm' if result.by_arm else 'run'} (replication *i* of every arm uses the same seed: the same graph, "
-             f"the same initial population), run on {executor}.", ""]
-    if result.by_arm:
-        lines += ["Arms:", ""] + [f"- **{a.name}**: " + (", ".join(f"`{o}`" for o in a.overrides) or "the scenario as written")
-                                  for a in result.arms] + ["", f"Differences are each arm minus **{result.arms[0].name}**, brand by brand.", ""]
-    else:
-        lines += [f"Brands compared within the same runs; differences are each brand minus **{result.brands[0]}**.", ""]
+    what = provenance.record(loaded, scenario, days=days, seeds=result.seeds)
+    lines = [f"# Comparison: {scenario.name}", ""]
+    lines += verdict_lines(verdict, scenario)
+    if "forest.png" in figures:
+        lines += ["![Paired differences](forest.png)", ""]
+    arms_text = (["- Alternatives (arms): " + "; ".join(
+        f"**{a.name}**: " + (", ".join(f"`{o}`" for o in a.overrides) or "the scenario as written")
+        for a in result.arms) + "."] if result.by_arm else
+        ["- Alternatives: the brands of the scenario, compared within the same runs."])
+    lines += provenance.run_lines(what, extra=arms_text + [
+        f"- Replications: {result.replications} per alternative, paired: replication *i* of every alternative "
+        "uses the same seed (the same graph, the same initial population, the same random numbers until the "
+        f"alternatives' decisions make them diverge). Run on {executor}."])
     if result.failed is not None:
         lines += [f"**{len(result.failed)} runs failed** (see `failed_runs.csv`); they are left out of every pair.", ""]
-    lines += ["Each difference below is tested on its own, at 95 %: among many KPIs, about one in twenty "
-              "differences that are pure noise will still look distinguishable. Read a single surprising line "
-              "with care, and replicate more before acting on it.", ""]
-    for title, kpis in (("Outcome metrics", OUTCOME_KPIS), ("Vanity metrics", VANITY_KPIS)):
-        lines += [f"## {title}", ""]
-        for kpi in kpis:
-            table = result.tables[kpi]
-            for _, row in table[table["row"] == "difference"].iterrows():
-                lines.append(difference_sentence(row, kpi, result.by_arm))
-        lines.append("")
-    lines += ["## Means and intervals", "", "| KPI | " + ("arm | " if result.by_arm else "") + "brand | mean | 95 % interval |",
-              "|---|" + ("---|" if result.by_arm else "") + "---|---:|---|"]
-    for kpi in OUTCOME_KPIS + VANITY_KPIS:
-        for _, row in result.tables[kpi][result.tables[kpi]["row"] == "alternative"].iterrows():
-            arm = f"{row['arm']} | " if result.by_arm else ""
-            lines.append(f"| {kpi} | {arm}{row['brand']} | {_num(row['mean'])} | {_num(row['ci_low'])} to {_num(row['ci_high'])} |")
-    lines += ["", "![Over time](over_time.png)", "", "![KPIs](kpis.png)", "",
-              "Files: `runs.csv` (one row per run and brand), `tables/<kpi>.csv` (means, intervals, paired "
-              "differences, effect sizes), the figures above.", ""]
+    lines += all_kpis_lines(result, scenario.currency)
+    if "over_time.png" in figures:
+        lines += ["## Over time", "", "![Over time](over_time.png)", ""]
+    lines += ["## Files", "", "- `verdict.csv`: the verdict table; `differences.csv`: every paired difference behind "
+              "it, with raw and Holm-adjusted p-values",
+              "- `runs.csv` (and `runs.parquet`): one row per run and brand, every KPI",
+              "- `tables/<kpi>.csv`: per KPI, each alternative's mean and interval, and each paired difference "
+              "from the first alternative (tested one at a time, for exploration)",
+              "- `data_dictionary.csv`: every column's meaning and unit; `comparison.json`: what was run", ""]
     (out / "report.md").write_text("\n".join(lines))
     (out / "comparison.json").write_text(json.dumps({
-        "scenario": scenario_path, "replications": result.replications, "seeds": result.seeds,
+        **what, "replications": result.replications, "executor": executor,
         "arms": [{"name": a.name, "overrides": list(a.overrides)} for a in result.arms],
-        "failed": 0 if result.failed is None else len(result.failed)}, indent=2) + "\n")
-
+        "failed": 0 if result.failed is None else len(result.failed),
+        "question": verdict.question, "holm_family": verdict.family}, indent=2) + "\n")
+    write_html_report(out)
 
 # ---------------------------------------------------------------- sweeps
 
-def _binned(values: pd.Series, bins: int = 10) -> pd.Series:
-    """The values themselves when few; else the middle of quantile bins."""
-    if values.nunique() <= 12:
-        return values
-    cut = pd.qcut(values, q=bins, duplicates="drop")
-    return cut.map(lambda interval: interval.mid).astype(float)
+SWEEP_KPIS = ("sales", "revenue", "roi", "cost_per_acquisition", "trust", "adopters")
 
 
-def plot_kpi_against(results: pd.DataFrame, param: str, kpi: str, brands: list[str], ax):
-    """Mean KPI per value of a varied parameter with 95 % intervals, a line per brand."""
-    from simulation.experiments.stats import interval
+def _value(v) -> str:
+    return _num(v) if isinstance(v, (float, np.floating)) else str(v)
+
+
+def winner_along(results: pd.DataFrame, param: str, brands: list[str], kpi: str) -> str | None:
+    """Which brand leads on a KPI at each value of one varied parameter, and where the lead changes hands."""
+    from simulation.experiments.figures import _binned
 
     ok = results[results["status"] == "ok"]
+    columns = [f"{b}/{kpi}" for b in brands if f"{b}/{kpi}" in ok]
+    if len(columns) < 2 or not len(ok):
+        return None
     x = _binned(ok[param]) if pd.api.types.is_numeric_dtype(ok[param]) else ok[param].astype(str)
-    for brand in brands:
-        column = f"{brand}/{kpi}"
-        if column not in ok:
-            continue
-        stats = [(value, *interval(group[column].to_numpy())) for value, group in ok.groupby(x, sort=True)]
-        if not stats:
-            continue
-        xs, means, _, lows, highs = zip(*stats)
-        positions = np.arange(len(xs)) if not pd.api.types.is_numeric_dtype(x) else np.array(xs, dtype=float)
-        yerr = np.nan_to_num(np.vstack([np.subtract(means, lows), np.subtract(highs, means)]))
-        ax.errorbar(positions, means, yerr=yerr, marker="o", capsize=3, label=brand)
-        if not pd.api.types.is_numeric_dtype(x):
-            ax.set_xticks(positions, xs, rotation=30, fontsize="small")
-    ax.set_xlabel(param.removeprefix("param:"))
-    ax.set_ylabel(kpi.replace("_", " "))
-    ax.legend(fontsize="x-small", frameon=False)
-    return ax
+    means = ok.assign(_x=x).groupby("_x", sort=True)[columns].mean()
+    better = -1 if kpi == "cost_per_acquisition" else 1
+    leaders = [(value, brands[int(np.nanargmax(better * row.to_numpy()))]) for value, row in means.iterrows()
+               if np.isfinite(row.to_numpy()).any()]
+    if not leaders:
+        return None
+    name = param.removeprefix("param:")
+    flips = [f"{_value(b[0])}" for a, b in zip(leaders, leaders[1:]) if a[1] != b[1]]
+    if not flips:
+        return (f"- {dictionary.label(kpi)}: **{leaders[0][1]}** leads at every value of `{name}` tried "
+                f"({_value(leaders[0][0])} to {_value(leaders[-1][0])}).")
+    runs = []
+    for value, leader in leaders:
+        if runs and runs[-1][0] == leader:
+            runs[-1][2] = value
+        else:
+            runs.append([leader, value, value])
+    parts = [f"**{leader}** from {_value(lo)} to {_value(hi)}" if lo != hi else f"**{leader}** at {_value(lo)}"
+             for leader, lo, hi in runs]
+    return (f"- {dictionary.label(kpi)}: the lead changes hands along `{name}`: " + ", then ".join(parts)
+            + ". (Means over replications; a lead smaller than the intervals of the figure is not a lead.)")
 
 
-def plot_heatmap(results: pd.DataFrame, px: str, py: str, column: str, ax, *, label: str):
-    """Mean of a column over two varied parameters (binned when continuous)."""
-    ok = results[results["status"] == "ok"]
-    x = _binned(ok[px], 8) if pd.api.types.is_numeric_dtype(ok[px]) else ok[px].astype(str)
-    y = _binned(ok[py], 8) if pd.api.types.is_numeric_dtype(ok[py]) else ok[py].astype(str)
-    table = ok.assign(_x=x, _y=y).pivot_table(index="_y", columns="_x", values=column, aggfunc="mean")
-    limit = np.nanmax(np.abs(table.to_numpy())) if table.size else 1.0
-    image = ax.imshow(table.to_numpy(), origin="lower", aspect="auto", cmap="RdBu", vmin=-limit, vmax=limit)
-    ax.set_xticks(range(len(table.columns)), [_num(v) if isinstance(v, float) else v for v in table.columns],
-                  rotation=30, fontsize="small")
-    ax.set_yticks(range(len(table.index)), [_num(v) if isinstance(v, float) else v for v in table.index],
-                  fontsize="small")
-    ax.set_xlabel(px.removeprefix("param:"))
-    ax.set_ylabel(py.removeprefix("param:"))
-    ax.figure.colorbar(image, ax=ax, label=label)
-    return ax
+def write_sweep_outputs(results: pd.DataFrame, plan, out: Path, brands: list[str], executor: str, *,
+                        loaded=None, scenario=None) -> list[str]:
+    """Figures, sweep.json, data_dictionary.csv, report.md and report.html of a finished sweep.
 
-
-def write_sweep_outputs(results: pd.DataFrame, plan, out: Path, brands: list[str], executor: str) -> list[str]:
-    """Figures, sweep.json and report.md of a finished sweep (runs/ and results.parquet are already there)."""
+    runs/, results.parquet and results.csv are already there.
+    """
     params = [c for c in results.columns if c.startswith("param:")]
     ok = results[results["status"] == "ok"] if len(results) else results
     failed = results[results["status"] != "ok"] if len(results) else results
+    currency = scenario.currency if scenario is not None else plan.base.get("currency", "units")
+    days = plan.days or plan.base["days"]
     figures = []
     for param in params:
-        fig = Figure(figsize=(16, 10), layout="constrained")
-        axes = fig.subplots(3, 5).ravel()
-        for ax, kpi in zip(axes, KPIS):
-            if len(ok):
-                plot_kpi_against(results, param, kpi, brands, ax)
-        for ax in axes[len(KPIS):]:
-            ax.set_visible(False)
-        others = "" if len(params) == 1 else "; the intervals include the spread over the other varied parameters"
-        fig.suptitle(f"Every KPI against {param.removeprefix('param:')} (means over runs, 95 % intervals{others})")
+        if not len(ok):
+            break
+        fig = figure_kpis_against(results, param, brands, several=len(params) > 1, currency=currency,
+                                  kpis=SWEEP_KPIS)
         name = f"kpis_vs_{param.removeprefix('param:').replace('.', '_').replace(' ', '_')}.png"
         fig.savefig(out / name, dpi=100, metadata={"Software": None})
         figures.append(name)
+    heat_lines = []
     if len(params) == 2 and len(ok):
+        px, py = params
         if len(brands) >= 2:
             column, label = "_roi_difference", f"ROI of {brands[1]} minus ROI of {brands[0]}"
             results = results.assign(_roi_difference=results[f"{brands[1]}/roi"] - results[f"{brands[0]}/roi"])
         else:
             column, label = f"{brands[0]}/roi", f"ROI of {brands[0]}"
-        fig = Figure(figsize=(7, 5.5), layout="constrained")
-        plot_heatmap(results, params[0], params[1], column, fig.subplots(), label=label)
+        table = heatmap_table(results, px, py, column)
+        title = (f"{label}, mean over replications" if len(brands) >= 2 else f"{label}, mean over replications")
+        fig = figure_heatmap(table, px, py, label=label, title=title)
         fig.savefig(out / "heatmap_roi.png", dpi=100, metadata={"Software": None})
         figures.append("heatmap_roi.png")
-    summary = {"spec_sha256": plan.spec_hash, "runs": int(len(results)), "ok": int(len(ok)),
+        if len(brands) >= 2:
+            values = table.to_numpy(dtype=float)
+            ahead = int(np.sum(values > 0))
+            behind = int(np.sum(values < 0))
+            heat_lines = [f"Heat map: {brands[1]}'s ROI is above {brands[0]}'s in {ahead} of {values.size} cells "
+                          f"and below it in {behind}"
+                          + ("; the winner on ROI flips inside the region swept." if ahead and behind else
+                             "; the same brand has the better ROI everywhere in the region swept.")]
+    what = provenance.record(loaded, scenario, days=days, seeds=plan.seeds) if scenario is not None else None
+    constant = {**plan.base, "days": days}
+    summary = {**(what or {}), "spec_sha256": plan.spec_hash, "runs": int(len(results)), "ok": int(len(ok)),
                "failed": int(len(failed)), "points": len(plan.points), "replications": plan.replications,
-               "varied": [v.text for v in plan.varies], "constant": plan.base,
-               "master_seed": plan.master_seed, "seeds": plan.seeds}
+               "varied": [v.text for v in plan.varies], "constant": constant,
+               "master_seed": plan.master_seed, "seeds": plan.seeds, "executor": executor}
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
-    lines = ["# Sweep", "", f"{len(plan.points)} points x {plan.replications} replications = {len(plan.points) * plan.replications} runs "
-             f"({plan.sample} sampling), on {executor}: **{len(ok)} ok, {len(failed)} failed**.", "",
-             "Varied: " + ", ".join(f"`{v.text}`" for v in plan.varies) + ". Every other key is constant "
-             "(`sweep.json`, key `constant`). Replication *r* uses the same seed at every point.", ""]
+    dictionary.write_dictionary(out, ["brands"] if plan.series else [], currency, experiment=True)
+
+    title = scenario.name if scenario is not None else plan.base.get("name", "scenario")
+    lines = [f"# Sweep: {title}", ""]
+    if scenario is not None and scenario.question:
+        lines += [f"**Question of the scenario.** {scenario.question}", ""]
+    lines += [f"{len(plan.points)} points x {plan.replications} replications = {len(plan.points) * plan.replications} "
+              f"runs ({plan.sample} sampling), on {executor}: **{len(ok)} ok, {len(failed)} failed**.", "",
+              "Varied: " + ", ".join(f"`{v.text}`" for v in plan.varies) + ". Every other key is constant "
+              "(`sweep.json`, key `constant`). Replication *r* uses the same seed at every point.", ""]
+    flips = [line for param in params for kpi in ("sales", "roi")
+             if (line := winner_along(results, param, brands, kpi))]
+    if flips or heat_lines:
+        lines += ["## Where the winner changes", "", *flips, *([""] + heat_lines if heat_lines else []), ""]
+    if what is not None:
+        lines += provenance.run_lines(what)
     if len(failed):
         lines += ["## Failed runs", "", "| run | seed | error |", "|---:|---:|---|"]
         for _, row in failed.head(20).iterrows():
             lines.append(f"| {row['run_id']} | {row['seed']} | {str(row.get('error', '')).splitlines()[0][:200]} |")
         lines.append("")
     lines += ["## Figures", ""] + [f"![{name}]({name})" for name in figures] + [
-        "", "Files: `results.parquet` (one row per run: parameters as `param:<key>`, seed, status, every KPI as "
-        "`<brand>/<kpi>`), `runs/` (the same, one file per run), `series/` with `--series` (daily tables per run).", ""]
+        "", "Files: `results.csv` and `results.parquet` (one row per run: parameters as `param:<key>`, seed, status, "
+        "every KPI as `<brand>/<kpi>`), `runs/` (the same, one file per run), `series/` with `--series` (daily "
+        "tables per run), `data_dictionary.csv` (meaning and unit of every column), `sweep.json` (what was run).", ""]
     (out / "report.md").write_text("\n".join(lines))
+    write_html_report(out)
     return figures

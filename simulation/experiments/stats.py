@@ -34,7 +34,7 @@ def summarise_groups(runs: pd.DataFrame, by: list[str], kpi: str) -> pd.DataFram
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray) -> dict:
-    """b − a, paired by replication: mean, interval, effect size (d_z) and whether it is told from noise."""
+    """b - a, paired by replication: mean, interval, effect size (d_z) and whether it is told from noise."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     keep = ~(np.isnan(a) | np.isnan(b))
     diff = b[keep] - a[keep]
@@ -42,11 +42,24 @@ def paired_difference(a: np.ndarray, b: np.ndarray) -> dict:
     if len(diff) >= 2 and sd > 0:
         effect = mean / sd
         p_value = float(stats.ttest_1samp(diff, 0.0).pvalue)
-    else:
-        effect = np.nan if len(diff) < 2 or mean == 0 else np.copysign(np.inf, mean)
+    else:  # a difference that never varies has no effect size; it is certain unless it is zero
+        effect = np.nan
         p_value = np.nan if len(diff) < 2 else (1.0 if mean == 0 else 0.0)
     distinguishable = bool(len(diff) >= 2 and not np.isnan(low) and (low > 0 or high < 0))
     if len(diff) >= 2 and sd == 0 and mean != 0:
         distinguishable = True
     return {"n": int(len(diff)), "difference": mean, "sd": sd, "ci_low": low, "ci_high": high,
             "effect_size": effect, "p_value": p_value, "distinguishable": distinguishable}
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (NaN stays NaN and does not count in the family)."""
+    p = np.asarray(p_values, dtype=float)
+    adjusted = np.full_like(p, np.nan)
+    valid = np.flatnonzero(~np.isnan(p))
+    m = len(valid)
+    running = 0.0
+    for rank, index in enumerate(valid[np.argsort(p[valid], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[index]))
+        adjusted[index] = running
+    return adjusted

@@ -23,6 +23,7 @@ import yaml
 
 from simulation.scenario import Scenario, ScenarioError
 from simulation.experiments.output import atomic_write_bytes
+from simulation.outputs.tables import FLOAT_FORMAT
 from simulation.experiments.tasks import RunTask, derive_seeds, scenario_with, split_top_level
 from simulation.outputs.folders import check_out, mark, refuse_precious
 
@@ -322,4 +323,5 @@ def run_plan(plan: SweepPlan, out: Path, *, executor=None, force: bool = False, 
             progress(row, len(written), total)
     results = store.results()
     atomic_write_bytes(out / "results.parquet", results.to_parquet(index=False))
+    atomic_write_bytes(out / "results.csv", results.to_csv(index=False, float_format=FLOAT_FORMAT).encode("utf-8"))
     return results

@@ -10,7 +10,10 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-from simulation.outputs import plots
+from simulation.outputs import dictionary, plots
+from simulation.outputs import provenance as what_was_run
+from simulation.outputs.html import write_html_report
+from simulation.outputs.tables import write_table
 from simulation.scenario import LoadedScenario
 from simulation.runner import RunResult
 
@@ -30,12 +33,10 @@ def provenance(loaded: LoadedScenario | None, result: RunResult) -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
+    what = run_record(loaded, result)
     return {
-        "scenario_file": str(loaded.path) if loaded else None,
-        "scenario_sha256": loaded.sha256 if loaded else None,
-        "overrides": list(loaded.overrides) if loaded else [],
+        **what,
         "seed": result.seed,
-        "days": result.days,
         "resolved_scenario": result.scenario.model_copy(update={"days": result.days, "seed": result.seed}).model_dump(mode="json"),
         "python": platform.python_version(),
         "packages": versions,
@@ -44,17 +45,21 @@ def provenance(loaded: LoadedScenario | None, result: RunResult) -> dict:
     }
 
 
+def run_record(loaded: LoadedScenario | None, result: RunResult) -> dict:
+    """What was run (simulation.outputs.provenance), for one run."""
+    return what_was_run.record(loaded, result.scenario, days=result.days, seeds=[result.seed])
+
+
 def write_outputs(result: RunResult, out: Path, loaded: LoadedScenario | None = None) -> list[Path]:
     """Write every output file of one run into the folder `out` (which must exist)."""
     written = []
-    for name, table in (("sinks", result.sinks), ("brands", result.brands), ("model", result.model_vars),
-                        ("users", result.users)):
-        if table is None:
-            continue
-        table.to_csv(out / f"{name}.csv", index=False, float_format="%.10g")
-        table.to_parquet(out / f"{name}.parquet", index=False)
-        written += [out / f"{name}.csv", out / f"{name}.parquet"]
-    summary = {**result.summary, "provenance": provenance(loaded, result)}
+    tables = [(name, table) for name, table in (("sinks", result.sinks), ("brands", result.brands),
+                                                ("model", result.model_vars), ("users", result.users))
+              if table is not None]
+    for name, table in tables:
+        written += write_table(table, out, name)
+    written.append(dictionary.write_dictionary(out, [name for name, _ in tables], result.scenario.currency))
+    summary = {**result.summary, "currency": result.scenario.currency, "provenance": provenance(loaded, result)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False, allow_nan=False) + "\n")
     written.append(out / "summary.json")
     figures = {
@@ -65,8 +70,8 @@ def write_outputs(result: RunResult, out: Path, loaded: LoadedScenario | None = 
     for name, fig in figures.items():
         fig.savefig(out / name, dpi=110, metadata={"Software": None})
         written.append(out / name)
-    (out / "report.md").write_text(report_markdown(result, loaded))
-    written.append(out / "report.md")
+    (out / "report.md").write_text(report_markdown(result, loaded), encoding="utf-8")
+    written += [out / "report.md", write_html_report(out)]
     return written
 
 
@@ -103,62 +108,77 @@ def dominant_sinks(result: RunResult) -> list[str]:
     return lines
 
 
+def _money(x, currency: str) -> str:
+    return "n/a" if x is None else f"{x:,.0f} {currency}"
+
+
+def brands_as_run(scenario) -> list[str]:
+    """The brands' settings as run (after overrides): what the report's figures come from."""
+    c = scenario.currency
+    lines = ["| brand | strategy | budget per day | price | margin | cost per 1,000 impressions |",
+             "|---|---|---:|---:|---:|---:|"]
+    for b in scenario.brands:
+        share = "" if b.strategy not in ("mixed", "copycat") or b.relational_share is None else \
+            f" ({100 * b.relational_share:.0f} % relational)"
+        lines.append(f"| {b.name} | {b.strategy}{share} | {b.budget_per_day:,.4g} {c} | {b.price:,.4g} {c} | "
+                     f"{b.margin:g} | {b.cpm:,.4g} {c} |")
+    budgets = {b.budget_per_day for b in scenario.brands}
+    if len(scenario.brands) > 1:
+        lines += ["", "The brands' budgets are equal." if len(budgets) == 1 else
+                  "The brands' budgets differ: compare sales and ROI with that in mind."]
+    return lines + [""]
+
+
 def report_markdown(result: RunResult, loaded: LoadedScenario | None = None) -> str:
-    """The strategist's page: what happened, which strategy sold more, at what cost."""
+    """The strategist's page: what was run, what happened in this one run, where the time went."""
     s, scenario = result.summary, result.scenario
-    brands = s["brands"]
+    brands, currency = s["brands"], scenario.currency
+    overrides = list(loaded.overrides) if loaded else []
     lines = [f"# {scenario.name}: {s['days']} days, {s['users']:,} users", ""]
     if scenario.description:
-        lines += [scenario.description.strip(), ""]
-    lines += [f"Scenario `{loaded.path if loaded else scenario.name}`, seed {result.seed}. "
-              "One run: differences between brands smaller than the run-to-run noise mean nothing; "
-              "replicate with other seeds before concluding.", ""]
-
-    by_sales = sorted(brands, key=lambda b: brands[b]["sales"], reverse=True)
-    by_roi = sorted(brands, key=lambda b: -1e18 if brands[b]["roi"] is None else brands[b]["roi"], reverse=True)
-    by_impr = sorted(brands, key=lambda b: brands[b]["impressions"], reverse=True)
-    lines += ["## The answer in brief", ""]
-    lead = by_sales[0]
-    top_sales = brands[lead]["sales"]
-    sole_lead = len(brands) == 1 or top_sales > brands[by_sales[1]]["sales"]
-    if top_sales == 0:
-        lines.append("- **Sales:** no brand sold anything.")
-    elif sole_lead:
-        lines.append(f"- **Most sales:** {lead} ({brands[lead]['strategy']}) with {_fmt(top_sales)} sales "
-                     f"to {_fmt(brands[lead]['adopters'])} customers, revenue {_fmt(brands[lead]['revenue'])}.")
-    else:
-        tied = [b for b in by_sales if brands[b]["sales"] == top_sales]
-        lines.append(f"- **Most sales:** a tie between {', '.join(tied)} at {_fmt(top_sales)} sales.")
-    rois = [b for b in by_roi if brands[b]["roi"] is not None]
-    if rois:
-        best = brands[rois[0]]["roi"]
-        tied = [b for b in rois if brands[b]["roi"] == best]
-        who = rois[0] + f" ({brands[rois[0]]['strategy']})" if len(tied) == 1 else "a tie between " + ", ".join(tied)
-        lines.append(f"- **Best return on spend:** {who}, ROI {best:+.2f} (margin x revenue minus spend, over spend).")
-    if (len(brands) > 1 and top_sales > 0 and sole_lead and by_impr[0] != lead
-            and brands[by_impr[0]]["impressions"] > brands[lead]["impressions"]):
-        lines.append(f"- **Vanity and outcome disagree:** {by_impr[0]} bought the most impressions "
-                     f"({_fmt(brands[by_impr[0]]['impressions'])}) but {lead} sold the most.")
-    lines.append("")
+        said = scenario.description.strip()
+        lines += [f"As written, the scenario file says: *{said}* The overrides of this run change it (see below)."
+                  if overrides else said, ""]
+    source = f"python run.py compare {loaded.path}" if loaded else "simulation.compare(...)"
+    lines += ["## One run is one draw", ""]
+    if scenario.question:
+        lines += [f"**Question of the scenario.** {scenario.question}", ""]
+    lines += [f"This report is **one run** (seed {result.seed}): one draw of a random world, not an answer. "
+              "Another seed can put the brands in another order. For an answer, with paired replications, "
+              f"95 % intervals and a verdict, run `{source} --replications 20`"
+              + (" with the same `--set` overrides" if overrides else "") + ".", ""]
+    lines += ["In this run:", ""]
+    for name, b in brands.items():
+        roi = "n/a" if b["roi"] is None else f"{b['roi']:+.2f}"
+        lines.append(f"- {name} ({b['strategy']}): {_fmt(b['sales'])} sales to {_fmt(b['adopters'])} adopters, "
+                     f"revenue {_money(b['revenue'], currency)}, spend {_money(b['spend'], currency)}, ROI {roi}.")
+    lines += ["", "## The brands as run", ""] + brands_as_run(scenario)
 
     lines += ["## Brands: vanity metrics beside outcome metrics", "",
-              "| brand | strategy | impressions | reach | frequency | clicks | fans | engaged minutes | awareness | trust | "
-              "customers | sales | revenue | spend | ROI | cost per customer |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              f"| brand | impressions | reach | frequency | expected clicks | fans | engaged minutes | awareness | "
+              f"trust | adopters | sales | revenue ({currency}) | spend ({currency}) | ROI | "
+              f"cost per acquisition ({currency}) |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, b in brands.items():
-        lines.append(f"| {name} | {b['strategy']} | {_fmt(b['impressions'])} | {_fmt(b['reach'])} | "
-                     f"{_fmt(b['frequency'], 1)} | {_fmt(b['clicks'])} | {_fmt(b['fans'])} | {_fmt(b['engaged_minutes'])} | "
+        lines.append(f"| {name} | {_fmt(b['impressions'])} | {_fmt(b['reach'])} | "
+                     f"{_fmt(b['frequency'], 1)} | {_fmt(b['clicks'], 1)} | {_fmt(b['fans'])} | {_fmt(b['engaged_minutes'])} | "
                      f"{_fmt(b['awareness'], 2)} | {_fmt(b['trust'], 2)} | {_fmt(b['adopters'])} | "
                      f"{_fmt(b['sales'])} | {_fmt(b['revenue'])} | {_fmt(b['spend'])} | "
                      f"{'n/a' if b['roi'] is None else f'{b['roi']:+.2f}'} | {_fmt(b['cost_per_acquisition'], 2)} |")
-    lines += ["", "Impressions, reach, frequency, clicks and fans are *vanity* metrics: they count what a brand bought or "
-              "attracted, not what it sold. Engaged minutes, trust, customers, sales, revenue and ROI are *outcomes*.",
+    margins = ", ".join(f"{b.name} {b.margin:g}" for b in scenario.brands)
+    lines += ["", "Impressions, reach, frequency, clicks and fans are *vanity* metrics: they count what a brand bought "
+              "or attracted, not what it sold. Engaged minutes, trust, adopters, sales, revenue and ROI are "
+              "*outcomes*. Reach: users who saw at least one impression. Expected clicks: a sum of click "
+              "probabilities, not a count of clicks. Fans: users who spent time at the brand's own site or "
+              "community page at least once. Adopters: customers, users who bought at least once. "
+              f"ROI = (margin x revenue - spend) / spend, with the margins {margins}. Every column's meaning and "
+              "unit: `data_dictionary.csv`.",
               "", "![Vanity and outcome metrics](vanity_vs_outcome.png)", ""]
 
     lines += ["## Where the time goes", "",
               "| sink | kind | share of all minutes | share, last 30 days |", "|---|---|---:|---:|"]
     for name, k in sorted(s["sinks"].items(), key=lambda kv: -(kv[1]["share"] or 0)):
-        lines.append(f"| {name} | {k['kind']} | {100 * (k['share'] or 0):.1f} % | {100 * (k['share_last_30_days'] or 0):.1f} % |")
+        lines.append(f"| {name} | {k['kind']} | {100 * (k['share'] or 0):.2f} % | {100 * (k['share_last_30_days'] or 0):.2f} % |")
     lines += [""] + dominant_sinks(result)
     lines += ["Every brand competes for the same minutes as social platforms, e-mail and games; a brand's own "
               "site is one more place to spend them.", "", "![Attention share](attention_share.png)", ""]
@@ -172,8 +192,11 @@ def report_markdown(result: RunResult, loaded: LoadedScenario | None = None) -> 
         for e in s.get("events_not_reached", []):
             lines.append(f"- not reached: {e['type'].replace('_', ' ')} on day {e['day']}, after the last day simulated")
         lines.append("")
+    lines += what_was_run.run_lines(run_record(loaded, result))
     lines += ["## Files", "", "- `summary.json`: the figures above, with the resolved scenario, seed and package versions",
-              "- `sinks.csv`, `brands.csv`, `model.csv` (and `.parquet` twins): one row per day (and sink or brand)"]
+              "- `sinks.csv`, `brands.csv`, `model.csv` (and `.parquet` twins, same column types): one row per day "
+              "(and sink or brand)", "- `data_dictionary.csv`: every column's meaning and unit",
+              "- `report.html`: this report as one self-contained page, figures included"]
     if result.users is not None:
         lines.append("- `users.csv` (and `.parquet`): the sampled users, one row per day and brand")
     lines.append("")

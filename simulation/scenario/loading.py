@@ -198,6 +198,29 @@ def validate_data(data: dict, *, source: str, lines: _Lines | None = None, overr
     raise ScenarioError("\n".join(out))
 
 
+def header_question(text: str) -> str | None:
+    """The paragraph of the file's leading comment that starts with 'Question', without that label."""
+    paragraphs, current = [], []
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            break
+        body = line[1:].strip()
+        if body:
+            current.append(body)
+        elif current:
+            paragraphs.append(current)
+            current = []
+    if current:
+        paragraphs.append(current)
+    for paragraph in paragraphs:
+        if paragraph[0].lower().startswith("question"):
+            joined = " ".join(paragraph)
+            label, colon, rest = joined.partition(":")
+            question = (rest if colon and len(label) <= 60 else joined).strip()
+            return question[:1].upper() + question[1:] if question else None
+    return None
+
+
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> "LoadedScenario":
     """Read, override and validate a scenario file."""
     path = Path(path)
@@ -206,6 +229,8 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     for item in overrides:
         applied[apply_override(data, item)] = item
     scenario = validate_data(data, source=str(path), lines=_Lines(text), overrides=applied)
+    if scenario.question is None:
+        scenario.question = header_question(text)
     if scenario.network.path and not Path(scenario.network.path).is_absolute():
         scenario.network.path = str((path.parent / scenario.network.path).resolve())
     if scenario.network.kind == "file" and not Path(scenario.network.path).is_file():

@@ -256,7 +256,9 @@ class Scenario(Strict):
     """A whole scenario file."""
 
     name: str = Field("scenario", min_length=1, max_length=100, description="Short name, used in reports.")
-    description: str = Field("", max_length=5000, description="What question the scenario asks.")
+    description: str = Field("", max_length=5000, description="What the scenario sets up, in a few sentences (shown under the report's title).")
+    question: str | None = Field(None, max_length=2000, description="The question the scenario asks, opening every compare report with its verdict. null: the paragraph of the file's header comment that starts with 'Question', if any.")
+    currency: str = Field("units", min_length=1, max_length=12, description="Name of the money unit of budgets, prices, revenue and spend, shown with every amount in reports and tables (e.g. EUR, USD).")
     days: int = Field(365, ge=1, le=36_500, description="Days to simulate (one step is one day).")
     seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the model's random generator (--seed overrides it).")
     population: PopulationConfig = Field(default_factory=PopulationConfig, description="The users.")
