@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 from simulation.scenario import load_scenario  # noqa: E402
 from simulation.experiments.compare import compare, paired_values  # noqa: E402
 from simulation.experiments.executors import LocalExecutor  # noqa: E402
-from simulation.experiments.output import _num, difference_sentence, plot_over_time  # noqa: E402
+from simulation.experiments.figures import plot_over_time  # noqa: E402
+from simulation.experiments.output import _num, difference_sentence  # noqa: E402
 from simulation.experiments.stats import interval, paired_difference  # noqa: E402
 from simulation.experiments.tasks import derive_seeds, scenario_with  # noqa: E402
 from simulation.runner import run_simulation  # noqa: E402
@@ -66,7 +67,7 @@ def brand_differences(runs: pd.DataFrame, arm: str, brands: list[str], kpi: str)
     out = []
     for brand in brands[1:]:
         d = paired_difference(*paired_values(runs, (arm, brands[0]), (arm, brand), kpi))
-        row = pd.Series({**d, "brand": f"{brand} − {brands[0]}", "arm": arm})
+        row = pd.Series({**d, "brand": f"{brand} - {brands[0]}", "arm": arm, "first": brands[0], "second": brand})
         out.append(difference_sentence(row, kpi, by_arm=False).replace("- ", f"- *{arm}*: ", 1))
     return out
 
@@ -102,7 +103,8 @@ def comparison_section(name: str, claims: str, kpis: tuple[str, ...], replicatio
             for brand in brands:
                 for kpi in kpis:
                     d = paired_difference(*paired_values(result.runs, (first, brand), (second, brand), kpi))
-                    row = pd.Series({**d, "brand": brand, "arm": f"{second} − {first}"})
+                    row = pd.Series({**d, "brand": brand, "arm": f"{second} - {first}", "first": first,
+                                     "second": second})
                     sentences.append(difference_sentence(row, kpi, by_arm=True))
     fig = Figure(figsize=(12, 4), layout="constrained")
     for ax, (column, label) in zip(fig.subplots(1, 3), (("adopters", "customers"), ("trust", "mean trust"),

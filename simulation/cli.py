@@ -35,8 +35,18 @@ class _UsageError(Exception):
     pass
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="run.py", description="Attention Market: who wins users' limited online time, and sales.")
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("attention-market")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
+    parser = _Parser(prog=prog, description="Attention Market: who wins users' limited online time, and sales.")
+    parser.add_argument("--version", action="version", version=f"attention-market {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run one scenario and write a report, tables and figures")
@@ -97,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check-model", help="validate the model against published results; writes validation.md")
     check.add_argument("--quick", action="store_true", help="smaller sizes (as the tests run them)")
-    check.add_argument("--out", type=Path, default=Path("docs"), help="folder for validation.md and its figures (docs)")
+    check.add_argument("--out", type=Path, default=None,
+                       help="folder for validation.md and its figures (default: docs; with --quick, a new "
+                            "temporary folder, so that a quick check never overwrites the committed docs)")
 
     serve = sub.add_parser("serve", help="the classroom dashboard in the browser (Mesa SolaraViz)")
     serve.add_argument("scenario", nargs="?", default=None, help="scenario YAML file (default scenarios/classroom.yaml)")
@@ -165,10 +177,10 @@ class _PlanProgress:
             self.bar.close()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser(prog).parse_args(argv)
     except _UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT
@@ -213,9 +225,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if s.network.kind == "file":  # read it, as a run would
         users = read_graph_file(Path(s.network.path)).number_of_nodes()
     need = check_memory(s, users)
-    print(f"ok: {loaded.path}: {s.name}, {users:,} users, {len(s.sinks)} sinks, "
-          f"{len(s.brands)} brands, {len(s.events)} events, {s.days} days (about {need / 1e6:,.0f} MB)")
+    print(f"ok: {loaded.path}: {s.name}, {_count(users, 'user')}, {_count(len(s.sinks), 'sink')}, "
+          f"{_count(len(s.brands), 'brand')}, {_count(len(s.events), 'event')}, {_count(s.days, 'day')} "
+          f"(about {need / 1e6:,.0f} MB)")
     return EXIT_OK
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -418,9 +435,14 @@ def cmd_check_model(args: argparse.Namespace) -> int:
     def progress(check) -> None:
         print(f"{'PASS' if check.passed else 'FAIL'}  {check.name}", file=sys.stderr)
 
+    out = args.out
+    if out is None:
+        import tempfile
+
+        out = Path(tempfile.mkdtemp(prefix="attention-market-check-")) if args.quick else Path("docs")
     checks = run_checks(args.quick, progress)
     try:
-        path = write_validation(checks, args.out, args.quick)
+        path = write_validation(checks, out, args.quick)
     except OSError as exc:
         raise ScenarioError(f"--out {args.out}: cannot write there ({exc.strerror or exc})") from None
     failed = [c.name for c in checks if not c.passed]
@@ -464,4 +486,5 @@ COMMANDS = {
 
 
 def console_main() -> None:
-    sys.exit(main())
+    """The `attention-market` command: the same as run.py, named as it is called."""
+    sys.exit(main(prog="attention-market"))

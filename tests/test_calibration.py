@@ -57,3 +57,15 @@ def test_bad_targets(tmp_path, capsys, content, message):
     code = main(["calibrate", str(SCENARIOS / "web_2010.yaml"), "--targets", str(targets), "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2 and message in err and not out.exists()
+
+
+def test_calibrating_a_calibrated_file_rewrites_its_note(tmp_path, capsys):
+    """The '# calibrated:' line calibrate writes is replaced by the next fit's, never piled up."""
+    fast = ["--quiet", "--set", "population.users=500", "--days", "20", "--window", "10", "--max-iterations", "1",
+            "--tolerance", "50"]
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    assert main(["calibrate", str(SCENARIOS / "web_2010.yaml"), "--targets", str(TARGETS), "--out", str(first),
+                 *fast]) == 0
+    assert main(["calibrate", str(first), "--targets", str(TARGETS), "--out", str(second), *fast]) == 0
+    notes = [line for line in second.read_text().splitlines() if "# calibrated:" in line]
+    assert len(notes) == 1 and "in 1 iterations" in notes[0] and "(with population.users=500)" in notes[0]

@@ -1,5 +1,7 @@
 """The check-model checks, at the --quick sizes: the model reproduces published results."""
 
+from pathlib import Path
+
 import pytest
 
 from simulation.checks import validation
@@ -67,3 +69,14 @@ def test_check_model_writes_its_report(tmp_path, monkeypatch):
     assert "## 1. Pattern 1: the split of online time in June 2010: PASS" in text
     assert "## 2. Pattern 6: display click-through: PASS" in text
     assert (tmp_path / "validation" / "calibration.png").exists()
+
+
+def test_a_quick_check_never_overwrites_the_committed_docs(tmp_path, monkeypatch, capsys):
+    """Without --out, --quick writes into a new temporary folder and says where; docs/ is untouched."""
+    monkeypatch.setattr(validation, "CHECKS", ())
+    monkeypatch.setattr(validation, "PATTERNS", ())
+    monkeypatch.chdir(tmp_path)  # a docs/ here would be where the old default wrote
+    assert main(["check-model", "--quick"]) == 0
+    written = Path(capsys.readouterr().out.strip())
+    assert written.name == "validation.md" and written.exists()
+    assert written.parent.name.startswith("attention-market-check-") and not (tmp_path / "docs").exists()

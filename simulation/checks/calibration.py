@@ -113,7 +113,7 @@ def write_calibrated(source: Path, out: Path, appeals: dict[str, float], note: s
     yaml.dump(document, buffer)
     text = buffer.getvalue()
     marker = "# calibrated:"
-    lines = [line for line in text.splitlines() if not line.startswith(marker)]
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith(marker)]  # the note of a past fit
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text("\n".join(lines).rstrip("\n") + f"\n{marker} {note}\n", encoding="utf-8")
     tmp.replace(out)
