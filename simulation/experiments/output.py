@@ -146,7 +146,12 @@ def verdict_paragraph(verdict, scenario) -> list[str]:
                    "the least certain of the gaps, " + max(gaps, key=lambda g: g[0])[1] + "; all in `differences.csv`")
             decided.append(f"- {dictionary.label(kpi)}: {leaders} {verb}, against {against}: {gap}.")
         for kpi in undecided:
-            close = diffs[diffs["kpi"] == kpi].assign(_z=lambda d: (d["difference"] / d["sd"]).abs())
+            same = diffs[diffs["kpi"] == kpi]
+            if len(same) and ((same["difference"] == 0) & (same["sd"].fillna(0) == 0)).all():
+                decided.append(f"- {dictionary.label(kpi)}: undecided: the alternatives are identical in every "
+                               "paired replication.")
+                continue
+            close = same.assign(_z=lambda d: (d["difference"] / d["sd"]).abs())
             close = close.sort_values("_z", ascending=False).head(1)
             detail = ""
             if len(close):
