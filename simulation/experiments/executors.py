@@ -13,9 +13,11 @@ import os
 import re
 import signal
 import socket
+import sys
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from itertools import chain, islice
@@ -53,6 +55,97 @@ def _worker_context():
     return multiprocessing.get_context("spawn")
 
 
+_MISSING = object()
+_main_lock = threading.RLock()
+
+
+@contextmanager
+def _main_module_hidden():
+    """While worker processes start, the driver's `__main__` looks like one that has no file and no module name.
+
+    Why: a forkserver or spawn child gets "preparation data" from its parent
+    (`multiprocessing.spawn.get_preparation_data`): `init_main_from_name` when
+    `__main__.__spec__` names a module (`python -m pkg.mod`), else
+    `init_main_from_path` from `__main__.__file__` (`python script.py`). The
+    child then re-runs that module or script as `__mp_main__` before it takes
+    any work (`spawn.prepare` -> `_fixup_main_from_name/_path`, via runpy). A
+    script without an `if __name__ == "__main__":` guard that calls
+    `simulation.compare` would run the whole experiment again in every worker,
+    whose own pool refuses to start ("bootstrapping phase", raised by
+    `spawn._check_not_importing_main`): the worker exits and the pool breaks.
+
+    Why it is safe: the workers run only `simulation.experiments.tasks.execute`
+    on a `RunTask` (plain data: dicts, strings, numbers) and the initializer
+    `_init_worker`; both pickle by reference to `simulation` modules, which the
+    workers import from the driver's `sys.path` (still sent). Nothing they get
+    refers to the user's `__main__`, so it need not exist there; a Jupyter
+    kernel's `__main__` has neither attribute anyway, and works the same.
+
+    Only the two attributes multiprocessing reads are hidden, only while a
+    process starts (the caller wraps `ProcessPoolExecutor.submit`, which is
+    where 3.12 starts workers, on demand), and restored in `finally`. A lock
+    keeps two threads' pools from restoring each other's hidden state.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    with _main_lock:
+        saved_file = main.__dict__.get("__file__", _MISSING)
+        saved_spec = main.__dict__.get("__spec__", _MISSING)
+        try:
+            if saved_file is not _MISSING:
+                del main.__file__
+            main.__spec__ = None
+            yield
+        finally:
+            if saved_file is not _MISSING:
+                main.__file__ = saved_file
+            if saved_spec is _MISSING:
+                main.__dict__.pop("__spec__", None)
+            else:
+                main.__spec__ = saved_spec
+
+
+def _submit(pool: ProcessPoolExecutor, task: RunTask):
+    """Submit one run; any worker the pool starts for it is started without the driver's `__main__`."""
+    with _main_module_hidden():
+        return pool.submit(execute, task)
+
+
+def _settled(pool: ProcessPoolExecutor, started: dict) -> list:
+    """The workers of a broken pool once its manager thread has terminated and joined them (at most 5 s).
+
+    Their exit codes are read only then: a forkserver process's exit code is
+    read once from a pipe, and two threads polling it at the same time could
+    make one of them see 255 instead of the real code.
+    """
+    manager = getattr(pool, "_executor_manager_thread", None)
+    if manager is not None:
+        manager.join(timeout=5)
+    return list(started.values())
+
+
+def _death(processes: list) -> str:
+    """Why the pool broke, from its workers' exit codes (the pool terminates the others itself: SIGTERM)."""
+    codes = [p.exitcode for p in processes if p.exitcode is not None]
+    if -signal.SIGKILL in codes:
+        return "a worker process was killed (SIGKILL: most often the out-of-memory killer) during this run"
+    for code in codes:
+        if code < 0 and code != -signal.SIGTERM:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"a worker process was killed by {name} during this run"
+    for code in codes:
+        if code > 0:
+            return (f"a worker process exited with code {code} before returning this run; its own error is printed "
+                    f"above (stderr). If that error speaks of the 'bootstrapping phase', the script that started the "
+                    f"experiment must call it under `if __name__ == \"__main__\":`")
+    return "a worker process died (killed from outside, or out of memory) during this run"
+
+
 def _failed(task: RunTask, error: str) -> dict:
     return {"run_id": task.run_id, "seed": task.seed, **task.labels, "status": "failed", "error": error,
             "seconds": float("nan")}
@@ -83,10 +176,12 @@ class LocalExecutor:
             pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
                                        initializer=_init_worker, initargs=(threads,))
             running: dict = {}
+            started: dict = {}  # pid -> process, every worker this pool started (for their exit codes)
             broken = False
             try:
                 for task in islice(pending, window):
-                    running[pool.submit(execute, task)] = task
+                    running[_submit(pool, task)] = task
+                started.update(pool._processes or {})
                 while running:
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
@@ -94,12 +189,15 @@ class LocalExecutor:
                         try:
                             yield future.result()
                         except BrokenProcessPool:
-                            broken = True
-                            yield _failed(task, "a worker process died (killed, or out of memory) during this run")
+                            if not broken:
+                                broken = True
+                                reason = _death(_settled(pool, started))
+                            yield _failed(task, reason)
                     if broken:
                         break
                     for task in islice(pending, window - len(running)):
-                        running[pool.submit(execute, task)] = task
+                        running[_submit(pool, task)] = task
+                    started.update(pool._processes or {})
             finally:
                 for future in running:
                     future.cancel()
