@@ -388,7 +388,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         loaded.scenario, args.param, out=out, method=args.method, samples=args.samples, kpi=args.kpi,
         replications=args.replications, executor=executor, master_seed=args.seed, days=args.days,
         force=args.force, keep=(loaded.path,), progress=progress))
-    write_sensitivity(result, out, where)
+    write_sensitivity(result, out, where, loaded=loaded)
     if not args.quiet:
         print(result.indices.to_string(index=False), file=sys.stderr)
     print(out / "report.md")

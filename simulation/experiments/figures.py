@@ -45,7 +45,10 @@ def mark_events(ax, events: list[tuple[int, str]]) -> None:
 # ---------------------------------------------------------------- compare
 
 def plot_forest(differences: pd.DataFrame, kpi: str, ax, *, labels: list[str], currency: str = "units"):
-    """Each pair's paired difference on one KPI: mean, 95 % interval, a zero line; filled when told from noise."""
+    """Each pair's paired difference on one KPI: mean, 95 % interval, a zero line, and whom it favours.
+
+    Filled blue when the difference is told from noise after Holm's correction, hollow grey otherwise.
+    """
     rows = differences[differences["kpi"] == kpi].set_index("_label").reindex(labels)
     y = np.arange(len(labels))
     for position, row in zip(y, rows.itertuples()):
@@ -54,19 +57,29 @@ def plot_forest(differences: pd.DataFrame, kpi: str, ax, *, labels: list[str], c
         low = row.ci_low if not np.isnan(row.ci_low) else row.difference
         high = row.ci_high if not np.isnan(row.ci_high) else row.difference
         colour = "tab:blue" if row.distinguishable else "0.55"
-        ax.plot([low, high], [position, position], color=colour, lw=2)
-        ax.plot([row.difference], [position], "o", color=colour, markersize=7,
+        ax.plot([low, high], [position, position], color=colour, lw=2.5, solid_capstyle="butt")
+        ax.plot([row.difference], [position], "o", color=colour, markersize=8,
                 markerfacecolor=colour if row.distinguishable else "white")
-        ax.annotate(_num(row.difference), (row.difference, position), xytext=(0, 6), textcoords="offset points",
-                    ha="center", va="bottom", fontsize="x-small")
+        if row.distinguishable:
+            favoured = row.second if row.difference * row.better > 0 else row.first
+            note = f"{_num(row.difference)}: favours {favoured}"
+        else:
+            note = f"{_num(row.difference)}: not told from 0"
+        ax.annotate(note, (row.difference, position), xytext=(0, 7), textcoords="offset points", ha="center",
+                    va="bottom", fontsize="small", color="black" if row.distinguishable else "0.35")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, labels)
-    ax.set_ylim(len(labels) - 0.5, -0.7)
+    ax.set_ylim(len(labels) - 0.4, -0.9)
     better = int(rows["better"].dropna().iloc[0]) if rows["better"].notna().any() else 1
-    ax.set_title(f"{dictionary.label(kpi)}\n({'higher' if better > 0 else 'lower'} is better)", fontsize="medium")
     unit = dictionary.unit(kpi, currency)
-    ax.set_xlabel(f"difference ({unit})" if unit else "difference")
-    ax.margins(x=0.15)
+    ax.set_title(f"{dictionary.label(kpi)}: {'higher' if better > 0 else 'lower'} is better", loc="left",
+                 fontsize="medium")
+    shown = f" ({unit})" if unit and unit != dictionary.label(kpi) else ""
+    ax.set_xlabel(f"difference in {dictionary.label(kpi)}{shown}", fontsize="small")
+    lo, hi = np.nanmin([rows["ci_low"].min(), rows["difference"].min(), 0.0]), \
+        np.nanmax([rows["ci_high"].max(), rows["difference"].max(), 0.0])
+    pad = 0.25 * (hi - lo) if hi > lo else 1.0
+    ax.set_xlim(lo - pad, hi + pad)  # room for the notes, zero always in view
     return ax
 
 
@@ -77,18 +90,16 @@ def figure_forest(differences: pd.DataFrame, *, currency: str = "units", replica
         differences["_label"] = [f"{r.group}: {r._label}" for r in differences.itertuples()]
     labels = list(dict.fromkeys(differences["_label"]))
     kpis = list(dict.fromkeys(differences["kpi"]))
-    fig = Figure(figsize=(3.0 * len(kpis) + 2.5, 1.9 + 0.42 * len(labels)), layout="constrained")
-    axes = fig.subplots(1, len(kpis), sharey=True, squeeze=False)[0]
+    panel = 0.75 + 0.38 * len(labels)
+    fig = Figure(figsize=(9, 1.1 + panel * len(kpis)), layout="constrained")
+    axes = fig.subplots(len(kpis), 1, squeeze=False)[:, 0]
     for ax, kpi in zip(axes, kpis):
         plot_forest(differences, kpi, ax, labels=labels, currency=currency)
-    for ax in axes[1:]:
-        ax.tick_params(labelleft=False)
     over = f" over {replications} paired replications" if replications else ""
     family = int(differences["p_value"].notna().sum())
     fig.suptitle(f"Paired differences{over}: mean and 95 % interval", fontsize="large")
-    fig.get_layout_engine().set(h_pad=0.1)
     fig.supxlabel(f"Blue, filled: told from noise after Holm's correction over the {family} differences shown "
-                  "(5 % family-wise). Grey, hollow: not distinguishable from 0.", fontsize="small")
+                  "(5 % family-wise).\nGrey, hollow: not distinguishable from 0.", fontsize="small")
     return fig
 
 
@@ -154,6 +165,8 @@ def plot_kpi_against(results: pd.DataFrame, param: str, kpi: str, brands: list[s
         if not stats:
             continue
         xs, means, _, lows, highs = zip(*stats)
+        if kpi in NON_NEGATIVE:
+            lows = np.maximum(lows, 0.0)
         positions = np.arange(len(xs)) if not pd.api.types.is_numeric_dtype(x) else np.array(xs, dtype=float)
         yerr = np.nan_to_num(np.vstack([np.subtract(means, lows), np.subtract(highs, means)]))
         ax.errorbar(positions, means, yerr=yerr, marker="o", capsize=3, label=brand)
@@ -180,8 +193,8 @@ def figure_kpis_against(results: pd.DataFrame, param: str, brands: list[str], *,
     handles, names = axes[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, names, loc="outside lower center", ncols=min(len(names), 5), frameon=False)
-    others = "; the intervals include the spread over the other varied parameters" if several else ""
-    fig.suptitle(f"KPIs against {param.removeprefix('param:')} (means over runs, 95 % intervals{others})")
+    others = "\nthe intervals include the spread over the other varied parameters" if several else ""
+    fig.suptitle(f"KPIs against {param.removeprefix('param:')}: means over runs, 95 % intervals{others}")
     return fig
 
 

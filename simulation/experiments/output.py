@@ -253,7 +253,7 @@ def write_comparison(result, out: Path, *, loaded, scenario, executor: str) -> N
               "- `tables/<kpi>.csv`: per KPI, each alternative's mean and interval, and each paired difference "
               "from the first alternative (tested one at a time, for exploration)",
               "- `data_dictionary.csv`: every column's meaning and unit; `comparison.json`: what was run", ""]
-    (out / "report.md").write_text("\n".join(lines))
+    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
     (out / "comparison.json").write_text(json.dumps({
         **what, "replications": result.replications, "executor": executor,
         "arms": [{"name": a.name, "overrides": list(a.overrides)} for a in result.arms],
@@ -375,6 +375,6 @@ def write_sweep_outputs(results: pd.DataFrame, plan, out: Path, brands: list[str
         "", "Files: `results.csv` and `results.parquet` (one row per run: parameters as `param:<key>`, seed, status, "
         "every KPI as `<brand>/<kpi>`), `runs/` (the same, one file per run), `series/` with `--series` (daily "
         "tables per run), `data_dictionary.csv` (meaning and unit of every column), `sweep.json` (what was run).", ""]
-    (out / "report.md").write_text("\n".join(lines))
+    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
     write_html_report(out)
     return figures

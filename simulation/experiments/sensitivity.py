@@ -130,8 +130,12 @@ def plot_indices(result: Sensitivity, ax):
     return ax
 
 
-def write_sensitivity(result: Sensitivity, out: Path, executor: str) -> None:
+def write_sensitivity(result: Sensitivity, out: Path, executor: str, *, loaded=None) -> None:
+    """indices.csv, indices.png, report.md and report.html (with what was run when `loaded` is given)."""
     from matplotlib.figure import Figure
+
+    from simulation.outputs import provenance
+    from simulation.outputs.html import write_html_report
 
     result.indices.to_csv(out / "indices.csv", index=False, float_format="%.6g")
     fig = Figure(figsize=(8, 1.2 + 0.6 * len(result.indices)), layout="constrained")
@@ -152,4 +156,9 @@ def write_sensitivity(result: Sensitivity, out: Path, executor: str) -> None:
         lines += ["", "mu*: mean absolute effect of the parameter (its importance); sigma: how much that effect "
                   "varies (interactions or non-linearity)."]
     lines += ["", "![indices](indices.png)", ""]
-    (out / "report.md").write_text("\n".join(lines))
+    if loaded is not None:
+        lines += provenance.run_lines(provenance.record(loaded, loaded.scenario,
+                                                        days=result.plan.days or loaded.scenario.days,
+                                                        seeds=result.plan.seeds))
+    (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    write_html_report(out)
