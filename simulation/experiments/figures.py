@@ -120,7 +120,7 @@ def plot_over_time(series: pd.DataFrame, column: str, ax, *, label: str, group: 
     if column in NON_NEGATIVE:
         ax.set_ylim(bottom=0)
     ax.set_xlabel("day")
-    ax.set_ylabel(f"{label} ({unit})" if unit else label)
+    ax.set_ylabel(f"{label} ({unit})" if unit and unit not in label else label)
     ax.set_title(label)
     return ax
 
@@ -174,8 +174,10 @@ def plot_kpi_against(results: pd.DataFrame, param: str, kpi: str, brands: list[s
             ax.set_xticks(positions, xs, rotation=30, fontsize="small")
     ax.set_xlabel(param.removeprefix("param:"))
     unit = dictionary.unit(kpi, currency)
-    ax.set_ylabel(f"{dictionary.label(kpi)} ({unit})" if unit else dictionary.label(kpi))
+    ax.set_ylabel(f"{dictionary.label(kpi)} ({unit})" if unit and unit != dictionary.label(kpi) else dictionary.label(kpi))
     ax.set_title(dictionary.label(kpi))
+    if kpi in NON_NEGATIVE:
+        ax.set_ylim(bottom=0)
     return ax
 
 
