@@ -139,10 +139,12 @@ def SalesChart(model):
         return
     fig = Figure(figsize=(9, 3.2))
     adopters, sales = fig.subplots(1, 2)
-    plots.brand_metric(brands, "adopters", adopters, label="customers")
+    plots.brand_metric(brands, "adopters", adopters, label="customers (people)", title="Customers", legend=False,
+                       count=True)
     cumulative = brands.assign(sales_to_date=brands.groupby("brand")["sales"].cumsum())
-    plots.brand_metric(cumulative, "sales_to_date", sales, label="sales to date")
-    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.17, wspace=0.3)
+    plots.brand_metric(cumulative, "sales_to_date", sales, label="sales to date (purchases)", title="Sales",
+                       count=True)  # its legend, to the right, names the brands of both
+    fig.subplots_adjust(left=0.08, right=0.84, bottom=0.17, top=0.88, wspace=0.3)
     _show(fig)
     _caption("Customers and sales of each brand: word of mouth spreads from friends who bought and "
              "trust the brand.")
@@ -165,7 +167,7 @@ def VanityChart(model):
     fig = Figure(figsize=(10, 3.4))
     left, right = fig.subplots(1, 2)
     plots.vanity_vs_outcome(summary, left, right)
-    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.12, wspace=0.25)
+    fig.subplots_adjust(left=0.07, right=0.87, bottom=0.2, top=0.9, wspace=0.25)  # the legend is to the right
     _show(fig)
     roi = ", ".join(f"{name} {'n/a' if pd.isna(row['roi_to_date']) else format(row['roi_to_date'], '+.2f')}"
                     for name, row in last.iterrows())
