@@ -37,7 +37,7 @@ def _num(x) -> str:
 def mark_events(ax, events: list[tuple[int, str]]) -> None:
     """A thin dashed line at each event day, labelled at the top of the axes."""
     for day, what in events:
-        ax.axvline(day, color="0.35", lw=0.8, ls="--", zorder=0)
+        ax.axvline(day, color="0.35", lw=0.8, ls="--", zorder=0, gid="event")
         ax.annotate(what.replace("_", " "), (day, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
                     textcoords="offset points", ha="left", va="top", fontsize="x-small", color="0.3", rotation=90)
 
@@ -69,6 +69,7 @@ def plot_forest(differences: pd.DataFrame, kpi: str, ax, *, labels: list[str], c
                     va="bottom", fontsize="small", color="black" if row.distinguishable else "0.35")
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(y, labels)
+    ax.set_ylabel("pair", fontsize="small")
     ax.set_ylim(len(labels) - 0.4, -0.9)
     better = int(rows["better"].dropna().iloc[0]) if rows["better"].notna().any() else 1
     unit = dictionary.unit(kpi, currency)

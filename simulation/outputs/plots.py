@@ -248,7 +248,7 @@ def figure_adoption(brands: pd.DataFrame, events: Iterable[dict] | None = None) 
     brand_metric(brands, "awareness", a, label="mean awareness\n(0 none to 1 all)", title="Awareness", count=True)
     brand_metric(brands, "trust", t, label="mean trust\n(-1 to 1)", title="Trust", legend=False)
     t.axhline(0, color="grey", lw=0.5, zorder=1)
-    brand_metric(brands, "adopters", d, label="customers (people)", title="Adoption: users who bought at least once",
+    brand_metric(brands, "adopters", d, label="adopters (people)", title="Adopters: users who bought at least once",
                  legend=False, count=True)
     for ax in (a, t, d):
         ax.tick_params(labelbottom=True)
@@ -277,11 +277,11 @@ def run_figures(result: "RunResult") -> dict[str, tuple[Figure, str]]:
             "or page on its own scale (bottom, in %), since a brand's destination holds a sliver of the day." + said),
         "vanity_vs_outcome.png": (
             figure_vanity_outcome(result.summary, currency),
-            "Vanity metrics (impressions, reach, fans) beside outcome metrics (engaged minutes, customers, sales, "
+            "Vanity metrics (impressions, reach, fans) beside outcome metrics (engaged minutes, adopters, sales, "
             f"revenue in {money}) per brand, each as a % of the best brand's figure; the bars carry the raw figures. "
             "A brand can lead the first and trail the second."),
         "adoption.png": (
             figure_adoption(result.brands, events),
-            "Mean awareness and trust of each brand over all users, and its customers (users who bought at least "
-            "once), day by day." + said),
+            "Mean awareness and trust of each brand over all users, and its adopters (customers: users who bought "
+            "at least once), day by day." + said),
     }

@@ -18,13 +18,6 @@ from simulation.scenario import LoadedScenario
 from simulation.runner import RunResult
 
 PACKAGES = ("attention-market", "mesa", "numpy", "numba", "scipy", "networkx", "pandas", "pyarrow", "pydantic", "matplotlib")
-FIGURES = {
-    "attention_share.png": "Share of all attention by sink over time",
-    "vanity_vs_outcome.png": "Vanity metrics beside outcome metrics, per brand",
-    "adoption.png": "Awareness, trust and adoption over time",
-}
-
-
 def provenance(loaded: LoadedScenario | None, result: RunResult) -> dict:
     """Where a run came from: enough to run it again."""
     versions = {}
@@ -62,15 +55,12 @@ def write_outputs(result: RunResult, out: Path, loaded: LoadedScenario | None = 
     summary = {**result.summary, "currency": result.scenario.currency, "provenance": provenance(loaded, result)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False, allow_nan=False) + "\n")
     written.append(out / "summary.json")
-    figures = {
-        "attention_share.png": plots.figure_attention(result.sinks),
-        "vanity_vs_outcome.png": plots.figure_vanity_outcome(result.summary),
-        "adoption.png": plots.figure_adoption(result.brands),
-    }
-    for name, fig in figures.items():
+    captions = {}
+    for name, (fig, caption) in plots.run_figures(result).items():
         fig.savefig(out / name, dpi=110, metadata={"Software": None})
         written.append(out / name)
-    (out / "report.md").write_text(report_markdown(result, loaded), encoding="utf-8")
+        captions[name] = caption
+    (out / "report.md").write_text(report_markdown(result, loaded, captions), encoding="utf-8")
     written += [out / "report.md", write_html_report(out)]
     return written
 
@@ -129,10 +119,20 @@ def brands_as_run(scenario) -> list[str]:
     return lines + [""]
 
 
-def report_markdown(result: RunResult, loaded: LoadedScenario | None = None) -> str:
+def _figure(name: str, alt: str, captions: dict[str, str]) -> list[str]:
+    """An image line, and its caption in italics when there is one."""
+    lines = [f"![{alt}]({name})"]
+    if captions.get(name):
+        lines += ["", f"*{captions[name]}*"]
+    return lines + [""]
+
+
+def report_markdown(result: RunResult, loaded: LoadedScenario | None = None,
+                    captions: dict[str, str] | None = None) -> str:
     """The strategist's page: what was run, what happened in this one run, where the time went."""
     s, scenario = result.summary, result.scenario
     brands, currency = s["brands"], scenario.currency
+    captions = captions or {}
     overrides = list(loaded.overrides) if loaded else []
     lines = [f"# {scenario.name}: {s['days']} days, {s['users']:,} users", ""]
     if scenario.description:
@@ -173,7 +173,7 @@ def report_markdown(result: RunResult, loaded: LoadedScenario | None = None) -> 
               "community page at least once. Adopters: customers, users who bought at least once. "
               f"ROI = (margin x revenue - spend) / spend, with the margins {margins}. Every column's meaning and "
               "unit: `data_dictionary.csv`.",
-              "", "![Vanity and outcome metrics](vanity_vs_outcome.png)", ""]
+              "", *_figure("vanity_vs_outcome.png", "Vanity and outcome metrics", captions)]
 
     lines += ["## Where the time goes", "",
               "| sink | kind | share of all minutes | share, last 30 days |", "|---|---|---:|---:|"]
@@ -181,9 +181,10 @@ def report_markdown(result: RunResult, loaded: LoadedScenario | None = None) -> 
         lines.append(f"| {name} | {k['kind']} | {100 * (k['share'] or 0):.2f} % | {100 * (k['share_last_30_days'] or 0):.2f} % |")
     lines += [""] + dominant_sinks(result)
     lines += ["Every brand competes for the same minutes as social platforms, e-mail and games; a brand's own "
-              "site is one more place to spend them.", "", "![Attention share](attention_share.png)", ""]
+              "site is one more place to spend them.", "", *_figure("attention_share.png", "Attention share", captions)]
 
-    lines += ["## Awareness, trust and adoption", "", "![Awareness, trust and adoption](adoption.png)", ""]
+    lines += ["## Awareness, trust and adoption", "", *_figure("adoption.png", "Awareness, trust and adoption",
+                                                                 captions)]
     if s["events"] or s.get("events_not_reached"):
         lines += ["## Events", ""]
         for e in s["events"]:
