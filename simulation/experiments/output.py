@@ -13,7 +13,7 @@ import pandas as pd
 from simulation.experiments.compare import AS_WRITTEN, DECISIVE, focus_brands
 from simulation.experiments.figures import (NON_NEGATIVE, figure_forest, figure_heatmap, figure_kpis_against,
                                             figure_over_time, heatmap_table)
-from simulation.experiments.tasks import KPIS, OUTCOME_KPIS, VANITY_KPIS
+from simulation.experiments.tasks import OUTCOME_KPIS, VANITY_KPIS
 from simulation.outputs import dictionary, provenance
 from simulation.outputs.tables import FLOAT_FORMAT, write_table
 
