@@ -302,11 +302,25 @@ def _experiment(args: argparse.Namespace, suffix: str):
     return loaded, args.out or Path("results") / f"{Path(args.scenario).stem}-{suffix}{_variant(args)}"
 
 
+#: Flags that say where or how to run, not what: never part of a folder's name.
+_NOT_DEFINING = {"command", "scenario", "out", "force", "quiet", "workers", "scheduler", "scheduler_file",
+                 "overrides", "days"}
+
+
 def _variant(args: argparse.Namespace) -> str:
-    """'' for the scenario as written; else '-' and a short hash of the overrides and --days (default folders)."""
+    """'' for the scenario as written; else '-' and a short hash of what the flags change (default folders).
+
+    --set and --days, and for compare, sweep and sensitivity every other flag that changes what is run
+    (--arm, --vary, --param, --seed, sampling, --kpi, --replications, ...) when it differs from its default.
+    The same command gives the same folder, so that a sweep resumes where it stopped.
+    """
     from simulation.outputs.provenance import overrides_hash
 
     items = list(args.overrides) + ([f"days={args.days}"] if args.days is not None else [])
+    if args.command != "run":
+        defaults = vars(build_parser().parse_args([args.command, args.scenario]))
+        items += [f"{name}={value}" for name, value in sorted(vars(args).items())
+                  if name not in _NOT_DEFINING and value != defaults.get(name)]
     return f"-{overrides_hash(items)}" if items else ""
 
 

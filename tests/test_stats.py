@@ -45,3 +45,13 @@ def test_failed_runs_are_left_out_pairwise():
                         series=pd.DataFrame())
     diff = kpi_table(result, "sales").query("row == 'difference'").iloc[0]
     assert diff["n"] == 2 and diff["difference"] == 1.0
+
+
+def test_a_difference_that_never_varies_is_judged_by_the_sign_flip_test():
+    """Two runs that each gave one sale more prove nothing; six do (2 / 2^6 < 0.05)."""
+    two = paired_difference(np.array([0.0, 0.0]), np.array([1.0, 1.0]))
+    assert two["p_value"] == 0.5 and not two["distinguishable"]
+    six = paired_difference(np.zeros(6), np.ones(6))
+    assert six["p_value"] == pytest.approx(2 / 64) and six["distinguishable"]
+    same = paired_difference(np.ones(4), np.ones(4))
+    assert same["p_value"] == 1.0 and not same["distinguishable"]

@@ -79,3 +79,27 @@ def test_the_compare_report_opens_with_the_question_and_the_verdict(tmp_path, wr
     assert list(verdict["alternative"]) == ["cheap", "dear"]
     assert "−" not in report and "inf" not in (out / "differences.csv").read_text()
     assert (out / "report.html").exists() and (out / "data_dictionary.csv").exists()
+
+
+def test_a_kpi_undefined_in_some_runs_is_not_compared():
+    """A brand without adopters in most runs must not win on cost per acquisition from its few lucky runs."""
+    from simulation.experiments.compare import Comparison, KPIS, make_verdict
+    from simulation.experiments.output import verdict_paragraph
+
+    rows = []
+    for r in range(10):
+        lucky = r < 3
+        rows.append({"arm": "as written", "brand": "A", "replication": r, "seed": r, **{k: 1.0 for k in KPIS},
+                     "sales": 2.0 if lucky else 0.0, "adopters": 2.0 if lucky else 0.0,
+                     "cost_per_acquisition": 5.0 if lucky else np.nan})
+        rows.append({"arm": "as written", "brand": "B", "replication": r, "seed": r, **{k: 1.0 for k in KPIS},
+                     "sales": 10.0 + r, "adopters": 8.0, "cost_per_acquisition": 20.0 + r})
+    result = Comparison(arms=[Arm("as written")], brands=["A", "B"], replications=10, seeds=list(range(10)),
+                        runs=pd.DataFrame(rows), series=pd.DataFrame())
+    verdict = make_verdict(result, None)
+    cpa = verdict.differences[verdict.differences["kpi"] == "cost_per_acquisition"].iloc[0]
+    assert cpa["undefined_runs"] == 7 and np.isnan(cpa["p_value"]) and not cpa["distinguishable"]
+    assert not verdict.table["cost_per_acquisition_best"].any()
+    assert verdict.table.set_index("alternative").at["B", "sales_best"]
+    text = "\n".join(verdict_paragraph(verdict, Scenario.model_validate(small_data())))
+    assert "- cost per acquisition: not compared: undefined in 7 of 10 runs of A (no adopters)" in text

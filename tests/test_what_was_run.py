@@ -60,3 +60,18 @@ def test_a_sweep_records_the_days_it_ran(tmp_path, write_yaml):
     assert (out / "results.csv").exists() and (out / "report.html").exists()
     report = (out / "report.md").read_text()
     assert "- Days: 6; 2 seeds" in report and "`population.users=300`" in report
+
+
+def test_an_experiment_default_folder_follows_every_flag_that_changes_it():
+    from simulation.cli import _variant, build_parser
+
+    def folder(*argv):
+        return _variant(build_parser().parse_args(["compare", "f.yaml", *argv]))
+
+    assert folder() == "" and folder("--workers", "2", "--quiet", "--force") == ""
+    variants = [folder("--arm", "a:"), folder("--arm", "b:"), folder("--seed", "5"), folder("--replications", "3"),
+                folder("--set", "population.users=300"), folder("--days", "3")]
+    assert len(set(variants)) == len(variants) and all(v.startswith("-") for v in variants)
+    assert folder("--arm", "a:") == folder("--arm", "a:")  # the same command, the same folder (a sweep resumes)
+    sweep = build_parser().parse_args(["sweep", "f.yaml", "--vary", "market.q=0.1,0.2"])
+    assert _variant(sweep) != _variant(build_parser().parse_args(["sweep", "f.yaml", "--vary", "market.q=0.1,0.3"]))

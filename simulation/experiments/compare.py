@@ -180,7 +180,9 @@ class Verdict:
     `<kpi>_best`, true for the alternatives that share the best place (`best_set`): each better than every
     alternative outside it by a paired difference told from noise after Holm's correction over all `family`
     differences of the table.
-    `differences`: one row per KPI and pair (`second - first`, paired by replication).
+    `differences`: one row per KPI and pair (`second - first`, paired by replication). A pair where the KPI is
+    undefined in some runs (`undefined_runs`: cost per acquisition without adopters, ROI without spend) is not
+    tested: dropping those runs would keep only the lucky ones.
     """
 
     question: str | None
@@ -218,19 +220,24 @@ def make_verdict(result: Comparison, question: str | None) -> Verdict:
             values = runs[(runs["arm"] == arm) & (runs["brand"] == brand)]
             for kpi, _ in DECISIVE:
                 mean, _, low, high = interval(values[kpi].to_numpy())
-                row.update({f"{kpi}_mean": mean, f"{kpi}_low": low, f"{kpi}_high": high, f"{kpi}_best": False})
+                row.update({f"{kpi}_mean": mean, f"{kpi}_low": low, f"{kpi}_high": high, f"{kpi}_best": False,
+                            f"{kpi}_n": int(values[kpi].notna().sum()), f"{kpi}_runs": len(values)})
             rows.append(row)
         for i, (first, arm_a, brand_a) in enumerate(alternatives):
             for second, arm_b, brand_b in alternatives[i + 1:]:
                 for kpi, better in DECISIVE:
                     a, b = paired_values(runs, (arm_a, brand_a), (arm_b, brand_b), kpi)
                     d = paired_difference(a, b)
+                    undefined = int((np.isnan(a) | np.isnan(b)).sum())
+                    if undefined:  # e.g. no adopters: leaving those runs out would keep only the lucky ones
+                        d["p_value"] = np.nan
                     differences.append({"group": group, "kpi": kpi, "better": better, "first": first,
                                         "second": second, **{k: d[k] for k in ("n", "difference", "sd", "ci_low",
-                                                                                "ci_high", "p_value")}})
+                                                                                "ci_high", "p_value")},
+                                        "undefined_runs": undefined})
     table = pd.DataFrame(rows)
-    columns = ["group", "kpi", "better", "first", "second", "n", "difference", "sd", "ci_low", "ci_high", "p_value",
-               "p_holm", "distinguishable"]
+    columns = ["group", "kpi", "better", "first", "second", "n", "undefined_runs", "difference", "sd", "ci_low",
+               "ci_high", "p_value", "p_holm", "distinguishable"]
     diffs = pd.DataFrame(differences).reindex(columns=columns)
     if len(diffs):
         diffs["p_holm"] = holm(diffs["p_value"].to_numpy())

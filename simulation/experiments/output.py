@@ -70,6 +70,9 @@ _BEST_WORDS = {"sales": "the most sales", "revenue": "the most revenue", "roi": 
                "cost_per_acquisition": "the lowest cost per acquisition", "trust": "the highest trust"}
 
 
+_UNDEFINED = {"cost_per_acquisition": "no adopters", "roi": "no spend"}
+
+
 def _money_or(kpi: str, value, currency: str) -> str:
     text = _num(value)
     return f"{text} {currency}" if "{currency}" in dictionary.KPIS[kpi][1] and text != "n/a" else text
@@ -81,6 +84,8 @@ def _cell(row: pd.Series, kpi: str) -> str:
     if kpi in NON_NEGATIVE and not (isinstance(low, float) and math.isnan(low)):
         low = max(low, 0.0)
     text = f"{_num(row[f'{kpi}_mean'])} ({_num(low)} to {_num(row[f'{kpi}_high'])})"
+    if row[f"{kpi}_n"] < row[f"{kpi}_runs"]:
+        text += f", defined in {row[f'{kpi}_n']} of {row[f'{kpi}_runs']} runs"
     return f"**{text} best**" if row[f"{kpi}_best"] else text
 
 
@@ -147,6 +152,14 @@ def verdict_paragraph(verdict, scenario) -> list[str]:
             decided.append(f"- {dictionary.label(kpi)}: {leaders} {verb}, against {against}: {gap}.")
         for kpi in undecided:
             same = diffs[diffs["kpi"] == kpi]
+            missing = [(a, int(rows.at[a, f"{kpi}_runs"] - rows.at[a, f"{kpi}_n"])) for a in alternatives]
+            missing = [(a, k) for a, k in missing if k]
+            if missing:
+                where = ", ".join(f"{k} of {int(rows.at[a, f'{kpi}_runs'])} runs of {a}" for a, k in missing)
+                decided.append(f"- {dictionary.label(kpi)}: not compared: undefined in {where} "
+                               f"({_UNDEFINED.get(kpi, 'no value')}); leaving those runs out would keep only the "
+                               "lucky ones.")
+                continue
             if len(same) and ((same["difference"] == 0) & (same["sd"].fillna(0) == 0)).all():
                 decided.append(f"- {dictionary.label(kpi)}: undecided: the alternatives are identical in every "
                                "paired replication.")

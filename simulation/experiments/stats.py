@@ -42,12 +42,14 @@ def paired_difference(a: np.ndarray, b: np.ndarray) -> dict:
     if len(diff) >= 2 and sd > 0:
         effect = mean / sd
         p_value = float(stats.ttest_1samp(diff, 0.0).pvalue)
-    else:  # a difference that never varies has no effect size; it is certain unless it is zero
+    else:  # a difference that never varies: no effect size, and no t-test
         effect = np.nan
-        p_value = np.nan if len(diff) < 2 else (1.0 if mean == 0 else 0.0)
+        # The exact sign-flip test: n differences of one sign are the 2 most extreme of 2^n sign patterns.
+        # Two runs that each gave one sale more are not proof; twenty are.
+        p_value = np.nan if len(diff) < 2 else (1.0 if mean == 0 else min(1.0, 2.0 / 2 ** len(diff)))
     distinguishable = bool(len(diff) >= 2 and not np.isnan(low) and (low > 0 or high < 0))
-    if len(diff) >= 2 and sd == 0 and mean != 0:
-        distinguishable = True
+    if len(diff) >= 2 and sd == 0:
+        distinguishable = bool(p_value < 0.05)
     return {"n": int(len(diff)), "difference": mean, "sd": sd, "ci_low": low, "ci_high": high,
             "effect_size": effect, "p_value": p_value, "distinguishable": distinguishable}
 
