@@ -1,5 +1,7 @@
 """Tables: CSV and Parquet twins with the same column types, every column in the data dictionary."""
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -26,8 +28,10 @@ def test_every_table_of_a_run_has_twins_of_one_type_and_a_dictionary_entry(tmp_p
         assert dict(csv.dtypes) == dict(parquet.dtypes), name
         listed = set(entries[entries["table"] == f"{name}.csv"]["column"])
         assert set(csv.columns) == listed, name
-    kpis = set(entries[entries["table"] == "summary.json"]["column"])
-    assert kpis == set(dictionary.KPIS)
+    listed = set(entries[entries["table"] == "summary.json"]["column"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert listed == set(dictionary.KPIS) | set(dictionary.SUMMARY_EXTRA)
+    assert all(set(figures) <= listed for figures in summary["brands"].values())
     money = entries[entries["column"].isin(["revenue", "spend"])]["unit"]
     assert (money == "units").all() and not entries["unit"].str.contains("{", regex=False).any()
 
@@ -42,3 +46,25 @@ def test_the_currency_is_shown_with_money(tmp_path, write_yaml):
     assert "revenue (EUR)" in report and "spend (EUR)" in report and " EUR |" in report
     entries = pd.read_csv(out / "data_dictionary.csv")
     assert set(entries[entries["column"] == "revenue"]["unit"]) == {"EUR"}
+
+
+def _expanded(columns) -> set[str]:
+    """Dictionary entries such as '<kpi>_mean, <kpi>_low' as the column names they stand for."""
+    from simulation.experiments.compare import DECISIVE
+
+    names = set()
+    for entry in columns:
+        for name in entry.split(", "):
+            names |= {name.replace("<kpi>", kpi) for kpi, _ in DECISIVE} if "<kpi>" in name else {name}
+    return names
+
+
+@pytest.mark.slow
+def test_every_column_compare_writes_is_in_its_dictionary(tmp_path, write_yaml):
+    out = tmp_path / "cmp"
+    assert main(["compare", str(write_yaml(small_data(days=6, events=[]))), "--replications", "2", "--workers", "1",
+                 "--out", str(out), "--quiet"]) == 0
+    listed = _expanded(pd.read_csv(out / "data_dictionary.csv")["column"])
+    for table in ("runs", "verdict", "differences"):
+        missing = set(pd.read_csv(out / f"{table}.csv").columns) - listed
+        assert not missing, (table, missing)

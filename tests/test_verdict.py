@@ -103,3 +103,22 @@ def test_a_kpi_undefined_in_some_runs_is_not_compared():
     assert verdict.table.set_index("alternative").at["B", "sales_best"]
     text = "\n".join(verdict_paragraph(verdict, Scenario.model_validate(small_data())))
     assert "- cost per acquisition: not compared: undefined in 7 of 10 runs of A (no adopters)" in text
+
+
+def test_three_alternatives_get_a_pair_by_pair_table_and_the_brands_as_run():
+    from simulation.experiments.output import pair_lines
+    from simulation.outputs.report import brands_as_run
+    from simulation.experiments.tasks import scenario_with
+
+    scenario = Scenario.model_validate(small_data(days=30, events=[], market={"p": 0.05}))
+    arms = [Arm("cheap"), Arm("dear", ("brands.Bill.price=100",)), Arm("rich", ("brands.Bill.budget_per_day=60",))]
+    result = compare(scenario, replications=4, executor=LocalExecutor(1), arms=arms)
+    table = "\n".join(pair_lines(result.verdict))
+    assert "| pair | sales | revenue | ROI | cost per acquisition | trust |" in table
+    dear = next(line for line in table.splitlines() if line.startswith("| dear vs cheap |"))
+    assert dear.split(" | ")[1] == "-" and dear.split(" | ")[2].startswith("dear (")  # same sales, more revenue
+    base = scenario.model_dump(mode="json")
+    text = "\n".join(brands_as_run(scenario, [(a.name, scenario_with(base, a.overrides)) for a in arms]))
+    assert "| rich | Bill | billboard | 60 units |" in text
+    assert "The brands' budgets differ in rich: compare sales and ROI with that in mind." in text
+    assert pair_lines(compare(scenario, replications=2, executor=LocalExecutor(1), arms=arms[:2]).verdict) == []

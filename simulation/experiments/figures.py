@@ -18,6 +18,10 @@ from simulation.outputs import dictionary
 NON_NEGATIVE = {"adopters", "sales", "revenue", "revenue_to_date", "spend_to_date", "sales_to_date", "reach",
                 "fans", "impressions", "clicks", "engaged_minutes", "cost_per_acquisition", "awareness"}
 
+#: The lowest value each KPI can take: intervals are drawn and printed no lower (ROI cannot fall below -1:
+#: revenue is never negative).
+LOWER_BOUND = {**{name: 0.0 for name in NON_NEGATIVE}, "roi": -1.0, "roi_to_date": -1.0, "trust": -1.0}
+
 #: Compare's bands over time: the decisive KPIs as they build up.
 OVER_TIME = (("sales_to_date", "sales to date", "sales"), ("revenue_to_date", "revenue to date", "{currency}"),
              ("roi_to_date", "ROI to date", "ratio"), ("trust", "mean trust", "score, -1 to 1"))
@@ -100,7 +104,9 @@ def figure_forest(differences: pd.DataFrame, *, currency: str = "units", replica
     family = int(differences["p_value"].notna().sum())
     fig.suptitle(f"Paired differences{over}: mean and 95 % interval", fontsize="large")
     fig.supxlabel(f"Blue, filled: told from noise after Holm's correction over the {family} differences shown "
-                  "(5 % family-wise).\nGrey, hollow: not distinguishable from 0.", fontsize="small")
+                  "(5 % family-wise). Grey, hollow: not.\nThe lines are 95 % intervals of each difference alone: "
+                  "a hollow point's line can clear 0 when the correction is what keeps it undecided.",
+                  fontsize="small")
     return fig
 
 
@@ -113,8 +119,8 @@ def plot_over_time(series: pd.DataFrame, column: str, ax, *, label: str, group: 
         quantile = t_dist.ppf(0.975, np.maximum(stats["count"] - 1, 1))
         half = quantile * stats["std"].fillna(0) / np.sqrt(stats["count"])
         low, high = stats["mean"] - half, stats["mean"] + half
-        if column in NON_NEGATIVE:
-            low = low.clip(lower=0)
+        if column in LOWER_BOUND:
+            low = low.clip(lower=LOWER_BOUND[column])
         line, = ax.plot(stats.index, stats["mean"], label=" / ".join(str(k) for k in key if k != "as written"))
         ax.fill_between(stats.index, low, high, color=line.get_color(), alpha=0.2)
     mark_events(ax, events)
@@ -166,8 +172,8 @@ def plot_kpi_against(results: pd.DataFrame, param: str, kpi: str, brands: list[s
         if not stats:
             continue
         xs, means, _, lows, highs = zip(*stats)
-        if kpi in NON_NEGATIVE:
-            lows = np.maximum(lows, 0.0)
+        if kpi in LOWER_BOUND:
+            lows = np.maximum(lows, LOWER_BOUND[kpi])
         positions = np.arange(len(xs)) if not pd.api.types.is_numeric_dtype(x) else np.array(xs, dtype=float)
         yerr = np.nan_to_num(np.vstack([np.subtract(means, lows), np.subtract(highs, means)]))
         ax.errorbar(positions, means, yerr=yerr, marker="o", capsize=3, label=brand)

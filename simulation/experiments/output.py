@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 
 from simulation.experiments.compare import AS_WRITTEN, DECISIVE, focus_brands
-from simulation.experiments.figures import (NON_NEGATIVE, figure_forest, figure_heatmap, figure_kpis_against,
+from simulation.experiments.figures import (LOWER_BOUND, _num, figure_forest, figure_heatmap, figure_kpis_against,
                                             figure_over_time, heatmap_table)
-from simulation.experiments.tasks import OUTCOME_KPIS, VANITY_KPIS
+from simulation.experiments.tasks import OUTCOME_KPIS, VANITY_KPIS, scenario_with
 from simulation.outputs import dictionary, provenance
+from simulation.outputs.report import brands_as_run
 from simulation.outputs.tables import FLOAT_FORMAT, write_table
 
 
@@ -36,17 +37,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 # ---------------------------------------------------------------- words
-
-def _num(x) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    x = float(x)
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    if abs(x) >= 1:
-        return f"{x:,.2f}"
-    return f"{x:.3g}"
-
 
 def difference_sentence(row: pd.Series, kpi: str, by_arm: bool) -> str:
     """One line: who is higher on this KPI, by how much, and whether it is told from noise (one test alone)."""
@@ -81,8 +71,8 @@ def _money_or(kpi: str, value, currency: str) -> str:
 def _cell(row: pd.Series, kpi: str) -> str:
     """'1,392 (1,310 to 1,474)', the low end never below 0 for a KPI that cannot be negative."""
     low = row[f"{kpi}_low"]
-    if kpi in NON_NEGATIVE and not (isinstance(low, float) and math.isnan(low)):
-        low = max(low, 0.0)
+    if kpi in LOWER_BOUND and not (isinstance(low, float) and math.isnan(low)):
+        low = max(low, LOWER_BOUND[kpi])
     text = f"{_num(row[f'{kpi}_mean'])} ({_num(low)} to {_num(row[f'{kpi}_high'])})"
     if row[f"{kpi}_n"] < row[f"{kpi}_runs"]:
         text += f", defined in {row[f'{kpi}_n']} of {row[f'{kpi}_runs']} runs"
@@ -113,7 +103,31 @@ def verdict_lines(verdict, scenario) -> list[str]:
             lines.append(f"| {row['alternative']} | " + " | ".join(_cell(row, k) for k in kpis) + " |")
         lines.append("")
     lines += verdict_paragraph(verdict, scenario) + [""]
+    lines += pair_lines(verdict)
     return lines
+
+
+def pair_lines(verdict) -> list[str]:
+    """With three or more alternatives: each pair's answer on each decisive KPI (whom it favours, by how much)."""
+    if all(len(alternatives) < 3 for alternatives in verdict.groups.values()):
+        return []
+    kpis = [k for k, _ in DECISIVE]
+    lines = ["Pair by pair (each cell: whom the paired difference favours and by how much, where it is told from "
+             "noise after the same correction; '-' where it is not):", "",
+             "| pair | " + " | ".join(dictionary.label(k) for k in kpis) + " |", "|---|" + "---|" * len(kpis)]
+    for (group, first, second), rows in verdict.differences.groupby(["group", "first", "second"], sort=False):
+        cells = []
+        by_kpi = rows.set_index("kpi")
+        for kpi, better in DECISIVE:
+            r = by_kpi.loc[kpi]
+            if not r["distinguishable"]:
+                cells.append("-")
+                continue
+            favoured = second if r["difference"] * better > 0 else first
+            cells.append(f"{favoured} ({_num(abs(r['difference']))})")
+        label = f"{second} vs {first}" + (f" ({group})" if len(verdict.groups) > 1 else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def verdict_paragraph(verdict, scenario) -> list[str]:
@@ -207,8 +221,8 @@ def all_kpis_lines(result, currency: str) -> list[str]:
              "| KPI | unit | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
     for kpi in VANITY_KPIS + OUTCOME_KPIS:
         rows = result.tables[kpi][result.tables[kpi]["row"] == "alternative"]
-        cells = [f"{_num(r.mean)} ({_num(max(r.ci_low, 0) if kpi in NON_NEGATIVE else r.ci_low)} to {_num(r.ci_high)})"
-                 for r in rows.itertuples()]
+        cells = [f"{_num(r.mean)} ({_num(max(r.ci_low, LOWER_BOUND[kpi]) if kpi in LOWER_BOUND else r.ci_low)} to "
+                 f"{_num(r.ci_high)})" for r in rows.itertuples()]
         lines.append(f"| {dictionary.label(kpi)} | {dictionary.unit(kpi, currency)} | " + " | ".join(cells) + " |")
     return lines + [""]
 
@@ -225,7 +239,7 @@ def write_comparison(result, out: Path, *, loaded, scenario, executor: str) -> N
     verdict.differences.to_csv(out / "differences.csv", index=False, float_format=FLOAT_FORMAT)
     if result.failed is not None:
         result.failed.to_csv(out / "failed_runs.csv", index=False)
-    dictionary.write_dictionary(out, ["brands"], scenario.currency, experiment=True)
+    dictionary.write_dictionary(out, [], scenario.currency, experiment="compare")
 
     days = result.days or scenario.days
     events = [(e.day, e.type) for e in scenario.events if e.day <= days]
@@ -251,6 +265,12 @@ def write_comparison(result, out: Path, *, loaded, scenario, executor: str) -> N
         f"**{a.name}**: " + (", ".join(f"`{o}`" for o in a.overrides) or "the scenario as written")
         for a in result.arms) + "."] if result.by_arm else
         ["- Alternatives: the brands of the scenario, compared within the same runs."])
+    if result.by_arm:
+        base = scenario.model_dump(mode="json")
+        alternatives = [(a.name, scenario_with(base, a.overrides)) for a in result.arms]
+    else:
+        alternatives = [("", scenario)]
+    lines += ["## The brands as run", ""] + brands_as_run(scenario, alternatives)
     lines += provenance.run_lines(what, extra=arms_text + [
         f"- Replications: {result.replications} per alternative, paired: replication *i* of every alternative "
         "uses the same seed (the same graph, the same initial population, the same random numbers until the "
@@ -288,13 +308,14 @@ def winner_along(results: pd.DataFrame, param: str, brands: list[str], kpi: str)
     from simulation.experiments.figures import _binned
 
     ok = results[results["status"] == "ok"]
-    columns = [f"{b}/{kpi}" for b in brands if f"{b}/{kpi}" in ok]
+    present = [b for b in brands if f"{b}/{kpi}" in ok]
+    columns = [f"{b}/{kpi}" for b in present]
     if len(columns) < 2 or not len(ok):
         return None
     x = _binned(ok[param]) if pd.api.types.is_numeric_dtype(ok[param]) else ok[param].astype(str)
     means = ok.assign(_x=x).groupby("_x", sort=True)[columns].mean()
     better = -1 if kpi == "cost_per_acquisition" else 1
-    leaders = [(value, brands[int(np.nanargmax(better * row.to_numpy()))]) for value, row in means.iterrows()
+    leaders = [(value, present[int(np.nanargmax(better * row.to_numpy()))]) for value, row in means.iterrows()
                if np.isfinite(row.to_numpy()).any()]
     if not leaders:
         return None
@@ -344,7 +365,7 @@ def write_sweep_outputs(results: pd.DataFrame, plan, out: Path, brands: list[str
         else:
             column, label = f"{brands[0]}/roi", f"ROI of {brands[0]}"
         table = heatmap_table(results, px, py, column)
-        title = (f"{label}, mean over replications" if len(brands) >= 2 else f"{label}, mean over replications")
+        title = f"{label}, mean over replications"
         fig = figure_heatmap(table, px, py, label=label, title=title)
         fig.savefig(out / "heatmap_roi.png", dpi=100, metadata={"Software": None})
         figures.append("heatmap_roi.png")
@@ -363,12 +384,15 @@ def write_sweep_outputs(results: pd.DataFrame, plan, out: Path, brands: list[str
                "varied": [v.text for v in plan.varies], "constant": constant,
                "master_seed": plan.master_seed, "seeds": plan.seeds, "executor": executor}
     (out / "sweep.json").write_text(json.dumps(summary, indent=2) + "\n")
-    dictionary.write_dictionary(out, ["brands"] if plan.series else [], currency, experiment=True)
+    dictionary.write_dictionary(out, ["brands"] if plan.series else [], currency, experiment="sweep")
 
     title = scenario.name if scenario is not None else plan.base.get("name", "scenario")
     lines = [f"# Sweep: {title}", ""]
     if scenario is not None and scenario.question:
-        lines += [f"**Question of the scenario.** {scenario.question}", ""]
+        lines += [f"**Question of the scenario.** {scenario.question}", "",
+                  "The question was written for the scenario as written; this sweep varies "
+                  + ", ".join(f"`{v.key}`" for v in plan.varies) + ", so what it takes as given (a budget, a "
+                  "price, a strategy) holds only at the points where those keys keep the file's values.", ""]
     lines += [f"{len(plan.points)} points x {plan.replications} replications = {len(plan.points) * plan.replications} "
               f"runs ({plan.sample} sampling), on {executor}: **{len(ok)} ok, {len(failed)} failed**.", "",
               "Varied: " + ", ".join(f"`{v.text}`" for v in plan.varies) + ". Every other key is constant "

@@ -97,11 +97,44 @@ DAILY: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 
+#: summary.json's per-brand figures beyond the KPIs.
+SUMMARY_EXTRA: dict[str, tuple[str, str]] = {
+    "strategy": ("The brand's strategy on the last day", ""),
+    "relational_share": ("Share of the budget spent relationally on the last day", "share, 0 to 1"),
+    "click_through_rate": ("Expected clicks per impression over the run; empty without impressions", "share, 0 to 1"),
+    "ctr_first_exposure": ("Click-through on users' first day of exposure to the brand", "share, 0 to 1"),
+    "ctr_later_exposures": ("Click-through on the days after a user's first exposure", "share, 0 to 1"),
+}
+
+#: compare's verdict.csv and differences.csv.
+VERDICT: dict[str, tuple[str, str]] = {
+    "group": ("What the alternatives of a row have in common: 'brands' (brands compared within the same runs) or "
+              "the brand the arms change", ""),
+    "alternative": ("The alternative: an arm, a brand, or 'arm / brand'", ""),
+    "<kpi>_mean, <kpi>_low, <kpi>_high": ("Mean of a decisive KPI over the runs where it is defined, and its 95 % "
+                                          "t interval", "the KPI's unit"),
+    "<kpi>_best": ("True where the alternative has (or shares) the best place on that KPI, told from every other "
+                   "alternative after Holm's correction", "true/false"),
+    "<kpi>_n, <kpi>_runs": ("Runs where the KPI is defined, and runs of the alternative", "runs"),
+    "kpi": ("The decisive KPI of a paired difference", ""),
+    "better": ("1 when higher is better, -1 when lower is better", ""),
+    "first, second": ("The pair; the difference is second minus first, paired by replication", ""),
+    "n": ("Replications in the pair", "runs"),
+    "undefined_runs": ("Replications where the KPI is undefined for one of the pair (then the pair is not tested)",
+                       "runs"),
+    "difference, sd, ci_low, ci_high": ("Mean paired difference, its standard deviation and 95 % t interval",
+                                        "the KPI's unit"),
+    "p_value, p_holm": ("Paired t-test p-value (exact sign-flip test when the difference never varies), and after "
+                        "Holm's correction over every difference of the table", "probability"),
+    "distinguishable": ("p_holm below 0.05", "true/false"),
+}
+
 EXPERIMENT: dict[str, tuple[str, str]] = {
     "run_id": ("Number of the run within the experiment", ""),
     "arm": ("The alternative (a set of overrides; 'as written' is the scenario unchanged)", ""),
     "brand": ("Name of the brand the KPI columns are about", ""),
     "replication": ("Replication number; replication r of every arm or point uses the same seed", ""),
+    "point": ("Number of the sweep's point (one combination of the varied values)", ""),
     "seed": ("Seed of the run", ""),
     "status": ("ok, or failed (see error)", ""),
     "error": ("Why the run failed; empty when it did not", ""),
@@ -124,21 +157,31 @@ def label(name: str, currency: str | None = None) -> str:
     return text
 
 
-def dictionary_table(tables: list[str], currency: str, kpis: bool = True, experiment: bool = False) -> pd.DataFrame:
-    """The rows of data_dictionary.csv for the given daily tables (and the run KPIs, and experiment columns)."""
+def dictionary_table(tables: list[str], currency: str, kpis: bool = True, experiment: str | None = None
+                     ) -> pd.DataFrame:
+    """The rows of data_dictionary.csv for the given daily tables, the KPIs, and an experiment's tables
+    (`experiment`: "compare" or "sweep")."""
     rows = []
     if kpis:
-        rows += [("summary.json", name, meaning, unit_) for name, (meaning, unit_) in KPIS.items()]
+        where = "summary.json" if experiment is None else "KPIs (columns of runs.csv, <brand>/<kpi> in results.csv)"
+        rows += [(where, name, meaning, unit_) for name, (meaning, unit_) in KPIS.items()]
+    if experiment is None:
+        rows += [("summary.json", name, meaning, unit_) for name, (meaning, unit_) in SUMMARY_EXTRA.items()]
     for table in tables:
         rows += [(f"{table}.csv", name, meaning, unit_) for name, (meaning, unit_) in DAILY[table].items()]
-    if experiment:
-        rows += [("runs.csv / results.csv", name, meaning, unit_) for name, (meaning, unit_) in EXPERIMENT.items()]
+    if experiment == "compare":
+        keep = ("arm", "brand", "replication", "seed")
+        rows += [("runs.csv", name, *EXPERIMENT[name]) for name in keep]
+        rows += [("verdict.csv / differences.csv", name, meaning, unit_) for name, (meaning, unit_) in VERDICT.items()]
+    elif experiment == "sweep":
+        rows += [("results.csv", name, meaning, unit_) for name, (meaning, unit_) in EXPERIMENT.items()
+                 if name not in ("arm", "brand")]
     frame = pd.DataFrame(rows, columns=["table", "column", "meaning", "unit"])
     frame["unit"] = frame["unit"].str.replace(MONEY, currency, regex=False)
     return frame
 
 
-def write_dictionary(out: Path, tables: list[str], currency: str, *, experiment: bool = False) -> Path:
+def write_dictionary(out: Path, tables: list[str], currency: str, *, experiment: str | None = None) -> Path:
     """Write data_dictionary.csv into `out`."""
     path = out / "data_dictionary.csv"
     dictionary_table(tables, currency, experiment=experiment).to_csv(path, index=False)

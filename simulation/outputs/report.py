@@ -102,20 +102,29 @@ def _money(x, currency: str) -> str:
     return "n/a" if x is None else f"{x:,.0f} {currency}"
 
 
-def brands_as_run(scenario) -> list[str]:
-    """The brands' settings as run (after overrides): what the report's figures come from."""
+def brands_as_run(scenario, alternatives: list[tuple[str, object]] | None = None) -> list[str]:
+    """The brands' settings as run (after overrides), per alternative when there are several, and whether
+    their budgets are equal: what the figures come from, whatever the scenario's description says."""
+    alternatives = alternatives or [("", scenario)]
+    named = len(alternatives) > 1
     c = scenario.currency
-    lines = ["| brand | strategy | budget per day | price | margin | cost per 1,000 impressions |",
-             "|---|---|---:|---:|---:|---:|"]
-    for b in scenario.brands:
-        share = "" if b.strategy not in ("mixed", "copycat") or b.relational_share is None else \
-            f" ({100 * b.relational_share:.0f} % relational)"
-        lines.append(f"| {b.name} | {b.strategy}{share} | {b.budget_per_day:,.4g} {c} | {b.price:,.4g} {c} | "
-                     f"{b.margin:g} | {b.cpm:,.4g} {c} |")
-    budgets = {b.budget_per_day for b in scenario.brands}
+    lines = [("| alternative " if named else "") + "| brand | strategy | budget per day | price | margin | "
+             "cost per 1,000 impressions |", ("|---" if named else "") + "|---|---|---:|---:|---:|---:|"]
+    unequal = []
+    for label, run in alternatives:
+        for b in run.brands:
+            share = "" if b.strategy not in ("mixed", "copycat") or b.relational_share is None else \
+                f" ({100 * b.relational_share:.0f} % relational)"
+            lines.append((f"| {label} " if named else "") + f"| {b.name} | {b.strategy}{share} | "
+                         f"{b.budget_per_day:,.4g} {c} | {b.price:,.4g} {c} | {b.margin:g} | {b.cpm:,.4g} {c} |")
+        if len({b.budget_per_day for b in run.brands}) > 1:
+            unequal.append(label)
     if len(scenario.brands) > 1:
-        lines += ["", "The brands' budgets are equal." if len(budgets) == 1 else
-                  "The brands' budgets differ: compare sales and ROI with that in mind."]
+        if not unequal:
+            lines += ["", "The brands' budgets are equal" + (" in every alternative." if named else ".")]
+        else:
+            where = f" in {', '.join(unequal)}" if named else ""
+            lines += ["", f"The brands' budgets differ{where}: compare sales and ROI with that in mind."]
     return lines + [""]
 
 
@@ -140,6 +149,8 @@ def report_markdown(result: RunResult, loaded: LoadedScenario | None = None,
         lines += [f"As written, the scenario file says: *{said}* The overrides of this run change it (see below)."
                   if overrides else said, ""]
     source = f"python run.py compare {loaded.path}" if loaded else "simulation.compare(...)"
+    if loaded and result.days != scenario.days:
+        source += f" --days {result.days}"
     lines += ["## One run is one draw", ""]
     if scenario.question:
         lines += [f"**Question of the scenario.** {scenario.question}", ""]
