@@ -129,6 +129,17 @@ VERDICT: dict[str, tuple[str, str]] = {
     "distinguishable": ("p_holm below 0.05", "true/false"),
 }
 
+#: compare's tables/<kpi>.csv: every KPI, each difference tested alone (for exploration).
+KPI_TABLES: dict[str, tuple[str, str]] = {
+    "row": ("alternative (its mean and interval) or difference (a paired difference from the first alternative)", ""),
+    "mean, sd, ci_low, ci_high": ("An alternative's mean over runs, standard deviation and 95 % t interval",
+                                  "the KPI's unit"),
+    "difference, effect_size": ("Mean paired difference (second minus first) and its effect size d_z (mean / sd "
+                                "of the differences; empty when they never vary)", "the KPI's unit; none"),
+    "distinguishable": ("In these tables: the difference's own 95 % test, with NO correction for the many KPIs "
+                        "(the verdict's differences.csv has the corrected one)", "true/false"),
+}
+
 EXPERIMENT: dict[str, tuple[str, str]] = {
     "run_id": ("Number of the run within the experiment", ""),
     "arm": ("The alternative (a set of overrides; 'as written' is the scenario unchanged)", ""),
@@ -173,6 +184,7 @@ def dictionary_table(tables: list[str], currency: str, kpis: bool = True, experi
         keep = ("arm", "brand", "replication", "seed")
         rows += [("runs.csv", name, *EXPERIMENT[name]) for name in keep]
         rows += [("verdict.csv / differences.csv", name, meaning, unit_) for name, (meaning, unit_) in VERDICT.items()]
+        rows += [("tables/<kpi>.csv", name, meaning, unit_) for name, (meaning, unit_) in KPI_TABLES.items()]
     elif experiment == "sweep":
         rows += [("results.csv", name, meaning, unit_) for name, (meaning, unit_) in EXPERIMENT.items()
                  if name not in ("arm", "brand")]
