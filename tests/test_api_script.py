@@ -56,6 +56,7 @@ def _check(done: subprocess.CompletedProcess) -> None:
     assert done.returncode == 0, report
     assert "bootstrapping" not in done.stderr, report
     assert "runs failed" not in done.stderr, report
+    assert "leaked semaphore" not in done.stderr, report  # the pool's workers were shut down cleanly
     # the workers never ran the user's script: it started once, in the driver
     assert done.stdout.count("SCRIPT STARTED") == 1, report
     assert "BRANDS Billboard,Relational" in done.stdout, report

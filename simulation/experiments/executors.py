@@ -201,11 +201,14 @@ class LocalExecutor:
             finally:
                 for future in running:
                     future.cancel()
-                processes = list((pool._processes or {}).values())  # stop at once on Ctrl-C or a dead worker
-                pool.shutdown(wait=False, cancel_futures=True)
-                for process in processes:
-                    if process.is_alive():
-                        process.terminate()
+                if running or broken:  # Ctrl-C, an error, or a dead worker: stop every worker at once
+                    processes = list((pool._processes or {}).values())
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    for process in processes:
+                        if process.is_alive():
+                            process.terminate()
+                else:  # every run is done: let the workers finish cleanly (their queues' semaphores are freed)
+                    pool.shutdown(wait=True)
             if not broken:
                 return
             pending = chain(list(running.values()), pending)  # not started when the pool broke: run them
