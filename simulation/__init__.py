@@ -42,21 +42,22 @@ def _scenario(scenario, overrides=()):
 
 
 def compare(scenario, *, replications: int = 20, arms: list[str] | None = None, workers: int | None = None,
-            days: int | None = None, seed: int | None = None, overrides: list[str] = ()):
+            days: int | None = None, seed: int | None = None, overrides: list[str] = (), incremental: bool = False):
     """Paired comparison of a scenario's brands (or of `arms`, 'NAME:key=value,...').
 
     `scenario`: a file path, what `load_scenario` returns, or a Scenario; `overrides` apply to every run.
 
     Returns a `Comparison`: `.verdict.table` (alternatives x decisive KPIs, means, intervals, the best marked
     after Holm's correction), `.verdict.differences` (every paired difference), `.runs` (one row per run and
-    brand) and `.long_table()` (every KPI's means, intervals and paired differences in one table).
+    brand) and `.long_table()` (every KPI's means, intervals and paired differences in one table); with
+    `incremental=True`, `.incremental`: each brand's sales and ROI against the same runs with its spend at zero.
     """
     from simulation.experiments.compare import compare as run_compare, parse_arm
     from simulation.experiments.executors import LocalExecutor
 
     return run_compare(_scenario(scenario, overrides), replications=replications,
                        arms=[parse_arm(a) for a in arms] if arms else None, executor=LocalExecutor(workers),
-                       days=days, master_seed=seed)
+                       days=days, master_seed=seed, incremental=incremental)
 
 
 def sweep(scenario, *, vary: list[str], out, replications: int = 5, sample: str = "grid",

@@ -65,6 +65,9 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
     comp.add_argument("--arm", dest="arms", action="append", default=[], metavar="NAME:KEY=VALUE,...",
                       help="an alternative, e.g. 'mix:brands.B.strategy=mixed,brands.B.relational_share=0.3' "
                            "(repeatable; default: the scenario's arms: section, else its brands as written)")
+    comp.add_argument("--incremental", action="store_true",
+                      help="also run each alternative with each brand's spend at zero (same seeds) and report "
+                           "incremental sales and ROI beside the attributed ones (runs x (1 + brands))")
     _add_execution(comp)
     _add_common(comp)
 
@@ -347,7 +350,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     arms = [parse_arm(a) for a in args.arms]
     check_out(out, args.force, keep=(loaded.path,))
     n_arms = len(arms) or len(loaded.scenario.arms) or 1
-    bar = _runs_bar(n_arms * args.replications, args.quiet)
+    runs = n_arms * args.replications * (1 + len(loaded.scenario.brands) if args.incremental else 1)
+    bar = _runs_bar(runs, args.quiet)
     failed = 0
 
     def progress(row: dict) -> None:
@@ -359,7 +363,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     result, where = _on_executor(args, bar, lambda executor: compare(
         loaded.scenario, replications=args.replications, arms=arms or None, executor=executor, days=args.days,
-        master_seed=args.seed, progress=progress))
+        master_seed=args.seed, progress=progress, incremental=args.incremental))
     with staged(out) as staging:
         write_comparison(result, staging, loaded=loaded, scenario=loaded.scenario, executor=where)
     if failed and not args.quiet:

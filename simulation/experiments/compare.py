@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.scenario import Scenario, ScenarioError
+from simulation.experiments.incremental import counterfactual_name, incremental_table, zero_spend_overrides
 from simulation.experiments.stats import holm, interval, paired_difference, summarise_groups
 from simulation.experiments.tasks import KPIS, RunTask, derive_seeds, scenario_with, split_top_level
 
@@ -56,6 +57,8 @@ class Comparison:
     failed: pd.DataFrame | None = None
     verdict: "Verdict | None" = None
     days: int | None = None  # days per run (None: the scenario's)
+    incremental: pd.DataFrame | None = None  # with incremental=True: attributed against incremental figures
+    counterfactual_runs: pd.DataFrame | None = None  # the zero-spend runs behind it
 
     @property
     def by_arm(self) -> bool:
@@ -79,10 +82,20 @@ def check_arms(base: dict, arms: list[Arm]) -> None:
             raise ScenarioError(f"arm '{arm.name}': {exc}") from None
 
 
+def counterfactual_arms(base: dict, arms: list[Arm], brands: list[str]) -> list[Arm]:
+    """For each arm and brand, the same arm with that brand's spend at zero (simulation.experiments.incremental)."""
+    return [Arm(counterfactual_name(arm.name, brand), arm.overrides + zero_spend_overrides(base, brand))
+            for arm in arms for brand in brands]
+
+
 def compare(scenario: Scenario, *, replications: int, arms: list[Arm] | None = None, executor=None,
             days: int | None = None, master_seed: int | None = None,
-            progress: Callable[[dict], None] | None = None) -> Comparison:
-    """Run every arm `replications` times with paired seeds and tabulate every KPI."""
+            progress: Callable[[dict], None] | None = None, incremental: bool = False) -> Comparison:
+    """Run every arm `replications` times with paired seeds and tabulate every KPI.
+
+    With `incremental`, also run each arm with each brand's spend at zero on the same seeds, and measure what
+    the spend added (`Comparison.incremental`).
+    """
     from simulation.experiments.executors import LocalExecutor
 
     if replications < 1:
@@ -91,9 +104,12 @@ def compare(scenario: Scenario, *, replications: int, arms: list[Arm] | None = N
     arms = arms or [Arm(a.name, tuple(a.set_overrides())) for a in scenario.arms] or [Arm(AS_WRITTEN)]
     check_arms(base, arms)
     seeds = derive_seeds(scenario.seed if master_seed is None else master_seed, replications)
+    brands = [b.name for b in scenario.brands]
+    counterfactuals = counterfactual_arms(base, arms, brands) if incremental else []
+    check_arms(base, counterfactuals)
     tasks = [RunTask(run_id=i * replications + r, scenario=base, overrides=arm.overrides, seed=seeds[r], days=days,
-                     series=True, labels={"arm": arm.name, "replication": r})
-             for i, arm in enumerate(arms) for r in range(replications)]
+                     series=i < len(arms), labels={"arm": arm.name, "replication": r})
+             for i, arm in enumerate(arms + counterfactuals) for r in range(replications)]
     executor = executor or LocalExecutor()
     rows, series, failed = [], [], []
     for row in executor.run(tasks):
@@ -102,21 +118,30 @@ def compare(scenario: Scenario, *, replications: int, arms: list[Arm] | None = N
         if row.get("status") != "ok":
             failed.append({k: row.get(k) for k in ("run_id", "arm", "replication", "seed", "error")})
             continue
-        frame = row.pop("_series")
-        series.append(frame.assign(arm=row["arm"], replication=row["replication"]))
+        frame = row.pop("_series", None)
+        if frame is not None:
+            series.append(frame.assign(arm=row["arm"], replication=row["replication"]))
         rows.append(row)
     if not rows:
         from simulation.experiments.executors import ExperimentFailed
 
         raise ExperimentFailed(f"all {len(failed)} runs failed; the first error: {failed[0]['error']}")
-    brands = [b.name for b in scenario.brands]
-    runs = _long(rows, brands)
+    names = {a.name for a in counterfactuals}
+    runs = _long([r for r in rows if r["arm"] not in names], brands)
+    zero = _long([r for r in rows if r["arm"] in names], brands)
     result = Comparison(arms=arms, brands=brands, replications=replications, seeds=seeds, runs=runs,
                         series=pd.concat(series, ignore_index=True) if series else pd.DataFrame(),
                         failed=pd.DataFrame(failed) if failed else None)
     result.tables = {kpi: kpi_table(result, kpi) for kpi in KPIS}
     result.days = days
     result.verdict = make_verdict(result, scenario.question)
+    if incremental:
+        margins = []
+        for arm in arms:
+            arm_scenario = scenario_with(base, arm.overrides)
+            margins += [(arm.name, b.name, b.margin) for b in arm_scenario.brands]
+        result.incremental = incremental_table(runs, zero, margins)
+        result.counterfactual_runs = zero
     return result
 
 

@@ -212,6 +212,49 @@ def _p(p) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def incremental_lines(result, currency: str) -> list[str]:
+    """Attributed beside incremental figures: what each brand's spend added, against the same runs at zero spend."""
+    table = result.incremental
+    if table is None or table.empty:
+        return []
+    named = result.by_arm
+    lines = ["## What the spend added: incremental against attributed", "",
+             "Each alternative was also run with each brand's budget at 0 for the whole run, on the same seeds. "
+             "The brand still sells then (word of mouth, its own site, the market's external pull): the sales a "
+             "report attributes to a brand are not all bought by its spend. Incremental = with spend minus at "
+             "zero spend, paired by replication; incremental ROI = (margin x incremental revenue - spend) / spend. "
+             "Means with 95 % intervals.", "",
+             ("| alternative " if named else "") + "| brand | sales (attributed) | sales at zero spend | "
+             "incremental sales | ROI (attributed) | incremental ROI | attributed ROI overstates by |",
+             ("|---" if named else "") + "|---|---:|---:|---:|---:|---:|---:|"]
+
+    def cell(row, name: str, bound: float | None = None) -> str:
+        low = row[f"{name}_low"]
+        if bound is not None and not math.isnan(low):
+            low = max(low, bound)
+        return f"{_num(row[f'{name}_mean'])} ({_num(low)} to {_num(row[f'{name}_high'])})"
+
+    sentences = []
+    for _, row in table.iterrows():
+        label = f"| {row['arm']} " if named else ""
+        lines.append(f"{label}| {row['brand']} | {cell(row, 'sales', 0)} | {cell(row, 'sales_at_zero_spend', 0)} | "
+                     f"{cell(row, 'incremental_sales')} | {cell(row, 'roi', -1)} | {cell(row, 'incremental_roi', -1)} | "
+                     f"{cell(row, 'roi_overstated_by')} |")
+        if math.isnan(row["incremental_roi_mean"]):
+            continue
+        who = row["brand"] + (f" ({row['arm']})" if named else "")
+        share = row["sales_at_zero_spend_mean"] / row["sales_mean"] if row["sales_mean"] else float("nan")
+        sentences.append(f"- {who}: {_num(row['sales_at_zero_spend_mean'])} of its {_num(row['sales_mean'])} sales "
+                         f"({100 * share:.0f} %) happen without any spend; its spend bought "
+                         f"{_num(row['incremental_sales_mean'])}. Its ROI is {_num(row['roi_mean'])} as attributed, "
+                         f"{_num(row['incremental_roi_mean'])} as incremental (95 % interval "
+                         f"{_num(max(row['incremental_roi_low'], -1))} to {_num(row['incremental_roi_high'])}): "
+                         + ("the spend pays for itself." if row["incremental_roi_low"] > 0 else
+                            "the spend does not pay for itself." if row["incremental_roi_high"] < 0 else
+                            "whether the spend pays for itself is not told from noise."))
+    return lines + [""] + sentences + ["", f"Money in {currency}; `incremental.csv` has every figure.", ""]
+
+
 def all_kpis_lines(result, currency: str) -> list[str]:
     """Every KPI (vanity first), alternatives as columns: mean and 95 % interval."""
     names = [(r.arm, r.brand) for r in result.tables["sales"][result.tables["sales"]["row"] == "alternative"].itertuples()]
@@ -237,6 +280,8 @@ def write_comparison(result, out: Path, *, loaded, scenario, executor: str) -> N
     verdict = result.verdict
     verdict.table.to_csv(out / "verdict.csv", index=False, float_format=FLOAT_FORMAT)
     verdict.differences.to_csv(out / "differences.csv", index=False, float_format=FLOAT_FORMAT)
+    if result.incremental is not None:
+        result.incremental.to_csv(out / "incremental.csv", index=False, float_format=FLOAT_FORMAT)
     if result.failed is not None:
         result.failed.to_csv(out / "failed_runs.csv", index=False)
     dictionary.write_dictionary(out, [], scenario.currency, experiment="compare")
@@ -261,6 +306,7 @@ def write_comparison(result, out: Path, *, loaded, scenario, executor: str) -> N
     lines += verdict_lines(verdict, scenario)
     if "forest.png" in figures:
         lines += ["![Paired differences](forest.png)", ""]
+    lines += incremental_lines(result, scenario.currency)
     arms_text = (["- Alternatives (arms): " + "; ".join(
         f"**{a.name}**: " + (", ".join(f"`{o}`" for o in a.overrides) or "the scenario as written")
         for a in result.arms) + "."] if result.by_arm else

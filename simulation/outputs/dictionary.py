@@ -140,6 +140,18 @@ KPI_TABLES: dict[str, tuple[str, str]] = {
                         "(the verdict's differences.csv has the corrected one)", "true/false"),
 }
 
+#: compare --incremental's incremental.csv (each figure as <name>_mean, <name>_low, <name>_high).
+INCREMENTAL: dict[str, tuple[str, str]] = {
+    "arm, brand, n, margin": ("The alternative, the brand, the paired replications, the brand's margin", ""),
+    "sales_*, revenue_*, roi_*, spend_*": ("The attributed figures: the brand's own sales, revenue, ROI and spend "
+                                          "(mean, 95 % interval)", "the KPI's unit"),
+    "sales_at_zero_spend_*": ("The brand's sales in the same runs with its budget at 0", "sales"),
+    "incremental_sales_*, incremental_revenue_*": ("With spend minus at zero spend, paired by replication",
+                                                   "sales; {currency}"),
+    "incremental_roi_*": ("(margin x incremental revenue - spend) / spend", "ratio"),
+    "roi_overstated_by_*": ("Attributed ROI minus incremental ROI, paired by replication", "ratio"),
+}
+
 EXPERIMENT: dict[str, tuple[str, str]] = {
     "run_id": ("Number of the run within the experiment", ""),
     "arm": ("The alternative (a set of overrides; 'as written' is the scenario unchanged)", ""),
@@ -185,6 +197,8 @@ def dictionary_table(tables: list[str], currency: str, kpis: bool = True, experi
         rows += [("runs.csv", name, *EXPERIMENT[name]) for name in keep]
         rows += [("verdict.csv / differences.csv", name, meaning, unit_) for name, (meaning, unit_) in VERDICT.items()]
         rows += [("tables/<kpi>.csv", name, meaning, unit_) for name, (meaning, unit_) in KPI_TABLES.items()]
+        rows += [("incremental.csv (--incremental)", name, meaning, unit_)
+                 for name, (meaning, unit_) in INCREMENTAL.items()]
     elif experiment == "sweep":
         rows += [("results.csv", name, meaning, unit_) for name, (meaning, unit_) in EXPERIMENT.items()
                  if name not in ("arm", "brand")]
