@@ -48,3 +48,18 @@ def test_the_compare_report_sets_incremental_beside_attributed(tmp_path, write_y
     assert "| brand | sales (attributed) | sales at zero spend | incremental sales | ROI (attributed) |" in report
     assert (out / "incremental.csv").exists()
     assert "zero spend" not in (out / "verdict.csv").read_text()  # counterfactuals are not alternatives
+
+
+def test_the_media_mix_model_recovers_a_known_effect_and_refuses_a_steady_budget():
+    import pandas as pd
+
+    from simulation.experiments.incremental import media_mix
+
+    days = np.arange(1, 141)
+    spend = np.where((days // 14) % 2 == 0, 100.0, 10.0)  # a pulsed budget: two weeks on, two weeks low
+    sales = 2 + 0.1 * spend
+    fit = media_mix(pd.DataFrame({"day": days, "spend": spend, "sales": sales, "revenue": 40 * sales}), margin=0.5)
+    assert fit["mmm_decay"] == 0.0 and fit["mmm_incremental_sales"] == pytest.approx(0.1 * spend.sum())
+    assert fit["mmm_roi"] == pytest.approx((0.5 * 40 * 0.1 * spend.sum() - spend.sum()) / spend.sum())
+    steady = media_mix(pd.DataFrame({"day": days, "spend": 50.0, "sales": 3.0, "revenue": 120.0}), margin=0.5)
+    assert np.isnan(steady["mmm_roi"])

@@ -140,7 +140,7 @@ def compare(scenario: Scenario, *, replications: int, arms: list[Arm] | None = N
         for arm in arms:
             arm_scenario = scenario_with(base, arm.overrides)
             margins += [(arm.name, b.name, b.margin) for b in arm_scenario.brands]
-        result.incremental = incremental_table(runs, zero, margins)
+        result.incremental = incremental_table(runs, zero, margins, result.series)
         result.counterfactual_runs = zero
     return result
 

@@ -31,8 +31,8 @@ def counterfactual_name(arm: str, brand: str) -> str:
     return f"{COUNTERFACTUAL}{brand} ({arm})"
 
 
-def incremental_table(runs: pd.DataFrame, counterfactual: pd.DataFrame, pairs: list[tuple[str, str, float]]
-                      ) -> pd.DataFrame:
+def incremental_table(runs: pd.DataFrame, counterfactual: pd.DataFrame, pairs: list[tuple[str, str, float]],
+                      series: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per (arm, brand, margin): attributed and incremental sales, revenue and ROI, means and 95 % intervals.
 
     `runs` holds the alternatives' runs, `counterfactual` the zero-spend runs (arm column: the counterfactual's
@@ -63,5 +63,57 @@ def incremental_table(runs: pd.DataFrame, counterfactual: pd.DataFrame, pairs: l
         overstated = paired_difference(incremental_roi, both["roi"].to_numpy(dtype=float))
         row.update({"roi_overstated_by_mean": overstated["difference"], "roi_overstated_by_low": overstated["ci_low"],
                     "roi_overstated_by_high": overstated["ci_high"]})
+        if series is not None and not series.empty:
+            mine = series[(series["arm"] == arm) & (series["brand"] == brand)]
+            fits = [media_mix(daily, margin) for _, daily in mine.groupby("replication")]
+            mmm_roi = np.array([f["mmm_roi"] for f in fits], dtype=float)
+            mean, _, low, high = interval(mmm_roi)
+            row.update({"mmm_roi_mean": mean, "mmm_roi_low": low, "mmm_roi_high": high,
+                        "mmm_estimable": int(np.isfinite(mmm_roi).sum()), "mmm_runs": len(fits)})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- what a dashboard would attribute
+
+ADSTOCK_DECAYS = tuple(round(0.1 * k, 1) for k in range(10))  # 0.0 .. 0.9 a week
+
+
+def media_mix(daily: pd.DataFrame, margin: float) -> dict:
+    """A simple media-mix model of one run and brand: weekly sales on weekly spend with geometric adstock.
+
+    sales_w = a + b x adstock_w, adstock_w = spend_w + decay x adstock_(w-1), the decay (0 to 0.9) chosen by the
+    best fit. Its incremental sales are b x the sum of adstock; its ROI as for the true incremental ROI. When the
+    spend never varies from week to week the slope cannot be told from the intercept: not estimable (NaN), which
+    is the lesson: a brand that never varies its spend cannot learn its effect from its own data.
+    """
+    daily = daily.sort_values("day")
+    week = (daily["day"].to_numpy() - 1) // 7
+    frame = pd.DataFrame({"week": week, "spend": daily["spend"].to_numpy(float), "sales": daily["sales"].to_numpy(float),
+                          "revenue": daily["revenue"].to_numpy(float)})
+    weekly = frame.groupby("week").sum()
+    weekly = weekly[frame.groupby("week").size() == 7]  # whole weeks only
+    spend, sales = weekly["spend"].to_numpy(), weekly["sales"].to_numpy()
+    total_spend = float(frame["spend"].sum())
+    price = float(frame["revenue"].sum() / frame["sales"].sum()) if frame["sales"].sum() else float("nan")
+    empty = {"mmm_decay": np.nan, "mmm_incremental_sales": np.nan, "mmm_roi": np.nan}
+    if len(weekly) < 4 or total_spend <= 0 or np.std(spend) < 0.01 * np.mean(spend):
+        return empty  # spend steady within 1 % from week to week: no variation to learn from
+    best = None
+    for decay in ADSTOCK_DECAYS:
+        adstock = np.zeros_like(spend)
+        for w in range(len(spend)):
+            adstock[w] = spend[w] + (decay * adstock[w - 1] if w else 0.0)
+        design = np.column_stack([np.ones_like(adstock), adstock])
+        coef, residual, rank, _ = np.linalg.lstsq(design, sales, rcond=None)
+        if rank < 2:
+            continue
+        error = float(np.sum((design @ coef - sales) ** 2))
+        if best is None or error < best[0]:
+            best = (error, decay, coef[1], adstock)
+    if best is None:
+        return empty
+    _, decay, slope, adstock = best
+    incremental_sales = float(slope * adstock.sum())
+    roi = (margin * price * incremental_sales - total_spend) / total_spend if np.isfinite(price) else np.nan
+    return {"mmm_decay": decay, "mmm_incremental_sales": incremental_sales, "mmm_roi": roi}

@@ -225,8 +225,9 @@ def incremental_lines(result, currency: str) -> list[str]:
              "zero spend, paired by replication; incremental ROI = (margin x incremental revenue - spend) / spend. "
              "Means with 95 % intervals.", "",
              ("| alternative " if named else "") + "| brand | sales (attributed) | sales at zero spend | "
-             "incremental sales | ROI (attributed) | incremental ROI | attributed ROI overstates by |",
-             ("|---" if named else "") + "|---|---:|---:|---:|---:|---:|---:|"]
+             "incremental sales | ROI (attributed) | incremental ROI | attributed ROI overstates by | "
+             "ROI by a media-mix model |",
+             ("|---" if named else "") + "|---|---:|---:|---:|---:|---:|---:|---:|"]
 
     def cell(row, name: str, bound: float | None = None) -> str:
         low = row[f"{name}_low"]
@@ -234,12 +235,22 @@ def incremental_lines(result, currency: str) -> list[str]:
             low = max(low, bound)
         return f"{_num(row[f'{name}_mean'])} ({_num(low)} to {_num(row[f'{name}_high'])})"
 
+    def mmm_cell(row) -> str:
+        if "mmm_runs" not in row or not row["mmm_runs"]:
+            return "n/a"
+        if not row["mmm_estimable"]:
+            return "not estimable: spend never varies"
+        text = cell(row, "mmm_roi")
+        if row["mmm_estimable"] < row["mmm_runs"]:
+            text += f", in {int(row['mmm_estimable'])} of {int(row['mmm_runs'])} runs"
+        return text
+
     sentences = []
     for _, row in table.iterrows():
         label = f"| {row['arm']} " if named else ""
         lines.append(f"{label}| {row['brand']} | {cell(row, 'sales', 0)} | {cell(row, 'sales_at_zero_spend', 0)} | "
                      f"{cell(row, 'incremental_sales')} | {cell(row, 'roi', -1)} | {cell(row, 'incremental_roi', -1)} | "
-                     f"{cell(row, 'roi_overstated_by')} |")
+                     f"{cell(row, 'roi_overstated_by')} | {mmm_cell(row)} |")
         if math.isnan(row["incremental_roi_mean"]):
             continue
         who = row["brand"] + (f" ({row['arm']})" if named else "")
@@ -252,7 +263,13 @@ def incremental_lines(result, currency: str) -> list[str]:
                          + ("the spend pays for itself." if row["incremental_roi_low"] > 0 else
                             "the spend does not pay for itself." if row["incremental_roi_high"] < 0 else
                             "whether the spend pays for itself is not told from noise."))
-    return lines + [""] + sentences + ["", f"Money in {currency}; `incremental.csv` has every figure.", ""]
+    return lines + [""] + sentences + [
+        "", "The media-mix model is what a strategist's dashboard would estimate from one run's own data: weekly "
+        "sales regressed on weekly spend with a geometric adstock (decay 0 to 0.9 a week, the best fit), its "
+        "incremental sales the slope times the adstock. With a steady budget it has nothing to learn from "
+        "(not estimable), and small accidental variations in spend make it say anything: set it beside the "
+        "incremental ROI, which the counterfactual runs measure.", "",
+        f"Money in {currency}; `incremental.csv` has every figure.", ""]
 
 
 def all_kpis_lines(result, currency: str) -> list[str]:

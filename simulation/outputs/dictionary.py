@@ -150,6 +150,9 @@ INCREMENTAL: dict[str, tuple[str, str]] = {
                                                    "sales; {currency}"),
     "incremental_roi_*": ("(margin x incremental revenue - spend) / spend", "ratio"),
     "roi_overstated_by_*": ("Attributed ROI minus incremental ROI, paired by replication", "ratio"),
+    "mmm_roi_*, mmm_estimable, mmm_runs": ("ROI a media-mix model estimates from each run's own weekly sales and "
+                                           "spend (adstock regression), and in how many runs it could be estimated",
+                                           "ratio; runs"),
 }
 
 EXPERIMENT: dict[str, tuple[str, str]] = {
