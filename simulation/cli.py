@@ -58,6 +58,9 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                      help="override a scenario key, e.g. --set brands.Billboard.budget_per_day=500 (repeatable)")
     run.add_argument("--force", action="store_true", help="replace the output folder if it is not empty")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--incremental", action="store_true",
+                     help="also run each brand with its spend at zero on the same seed: incremental sales and ROI "
+                          "beside the attributed ones (one draw; compare --incremental gives intervals)")
 
     comp = sub.add_parser("compare", help="paired comparison of brands or arms over replications")
     comp.add_argument("scenario", help="scenario YAML file")
@@ -261,6 +264,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.update(1)
     bar.close()
     result = collect_result(model, time.perf_counter() - start, compile_seconds)
+    if args.incremental:
+        from simulation.experiments.incremental import one_run_incremental
+
+        if not args.quiet:
+            print(f"incremental: {len(scenario.brands)} more runs, each brand's spend at zero on seed {seed} ...",
+                  file=sys.stderr)
+        result.summary["incremental"] = one_run_incremental(scenario, seed, args.days, result.summary)
 
     with staged(out) as staging:
         write_outputs(result, staging, loaded)

@@ -63,3 +63,19 @@ def test_the_media_mix_model_recovers_a_known_effect_and_refuses_a_steady_budget
     assert fit["mmm_roi"] == pytest.approx((0.5 * 40 * 0.1 * spend.sum() - spend.sum()) / spend.sum())
     steady = media_mix(pd.DataFrame({"day": days, "spend": 50.0, "sales": 3.0, "revenue": 120.0}), margin=0.5)
     assert np.isnan(steady["mmm_roi"])
+
+
+def test_run_incremental_sets_one_draw_beside_the_attributed_figures(tmp_path, write_yaml):
+    import json
+
+    out = tmp_path / "run"
+    assert main(["run", str(write_yaml(small_data(days=20, market={"p": 0.05}))), "--incremental", "--out", str(out),
+                 "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for name, f in summary["incremental"].items():
+        brand = summary["brands"][name]
+        assert f["sales"] == brand["sales"] and f["incremental_sales"] == f["sales"] - f["sales_at_zero_spend"]
+        spend = brand["spend"]
+        assert f["incremental_roi"] == pytest.approx((0.5 * f["incremental_revenue"] - spend) / spend)
+    report = (out / "report.md").read_text()
+    assert "### What the spend added in this run" in report and "One draw, no interval" in report

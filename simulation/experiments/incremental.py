@@ -117,3 +117,24 @@ def media_mix(daily: pd.DataFrame, margin: float) -> dict:
     incremental_sales = float(slope * adstock.sum())
     roi = (margin * price * incremental_sales - total_spend) / total_spend if np.isfinite(price) else np.nan
     return {"mmm_decay": decay, "mmm_incremental_sales": incremental_sales, "mmm_roi": roi}
+
+
+def one_run_incremental(scenario, seed: int, days: int | None, summary: dict) -> dict:
+    """`run --incremental`: each brand's counterfactual at zero spend on the same seed; one draw, no interval."""
+    from simulation.experiments.tasks import scenario_with
+    from simulation.runner import run_simulation
+
+    base = scenario.model_dump(mode="json")
+    figures = {}
+    for brand in scenario.brands:
+        zero = run_simulation(scenario_with(base, zero_spend_overrides(base, brand.name)), seed, days=days)
+        actual, at_zero = summary["brands"][brand.name], zero.summary["brands"][brand.name]
+        spend = actual["spend"] or 0.0
+        incremental_revenue = (actual["revenue"] or 0.0) - (at_zero["revenue"] or 0.0)
+        figures[brand.name] = {
+            "sales": actual["sales"], "sales_at_zero_spend": at_zero["sales"],
+            "incremental_sales": actual["sales"] - at_zero["sales"], "incremental_revenue": incremental_revenue,
+            "roi": actual["roi"],
+            "incremental_roi": (brand.margin * incremental_revenue - spend) / spend if spend > 0 else None,
+        }
+    return figures

@@ -128,6 +128,25 @@ def brands_as_run(scenario, alternatives: list[tuple[str, object]] | None = None
     return lines + [""]
 
 
+def incremental_one_draw(summary: dict, currency: str, seed: int, source: str) -> list[str]:
+    """With `run --incremental`: each brand's sales and ROI against the same seed with its spend at zero."""
+    figures = summary.get("incremental")
+    if not figures:
+        return []
+    lines = ["### What the spend added in this run", "",
+             f"Each brand was run again on seed {seed} with its budget at 0 for the whole run. Incremental = with "
+             "spend minus at zero spend. One draw, no interval: "
+             f"`{source} --replications 20 --incremental` gives the intervals.", "",
+             "| brand | sales (attributed) | sales at zero spend | incremental sales | ROI (attributed) | incremental ROI |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, f in figures.items():
+        roi = "n/a" if f["roi"] is None else f"{f['roi']:+.2f}"
+        incremental = "n/a" if f["incremental_roi"] is None else f"{f['incremental_roi']:+.2f}"
+        lines.append(f"| {name} | {_fmt(f['sales'])} | {_fmt(f['sales_at_zero_spend'])} | "
+                     f"{_fmt(f['incremental_sales'])} | {roi} | {incremental} |")
+    return lines + ["", f"Money in {currency}. Incremental ROI = (margin x incremental revenue - spend) / spend.", ""]
+
+
 def _figure(name: str, alt: str, captions: dict[str, str]) -> list[str]:
     """An image line, and its caption in italics when there is one."""
     lines = [f"![{alt}]({name})"]
@@ -163,7 +182,8 @@ def report_markdown(result: RunResult, loaded: LoadedScenario | None = None,
         roi = "n/a" if b["roi"] is None else f"{b['roi']:+.2f}"
         lines.append(f"- {name} ({b['strategy']}): {_fmt(b['sales'])} sales to {_fmt(b['adopters'])} adopters, "
                      f"revenue {_money(b['revenue'], currency)}, spend {_money(b['spend'], currency)}, ROI {roi}.")
-    lines += ["", "## The brands as run", ""] + brands_as_run(scenario)
+    lines += [""] + incremental_one_draw(s, currency, result.seed, source)
+    lines += ["## The brands as run", ""] + brands_as_run(scenario)
 
     lines += ["## Brands: vanity metrics beside outcome metrics", "",
               f"| brand | impressions | reach | frequency | expected clicks | fans | engaged minutes | awareness | "
