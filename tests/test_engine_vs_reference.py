@@ -127,7 +127,7 @@ def _platforms_full_isolated(tmp_path):
             {"name": "Rel", "strategy": "relational", "budget_per_day": 30, "cost_per_answer": 0.01,
              "initial_awareness": 0.3, "destination": {"appeal": -2.0}},
             {"name": "Bill", "strategy": "billboard", "budget_per_day": 200, "initial_awareness": 0.5,
-             "initial_trust": -0.1},
+             "initial_trust": -0.1, "frequency_cap": 2},
         ],
         market={"exposure": "full", "p": 0.02, "q": 0.3, "repurchase_rate": 0.3},
         events=[{"type": "platform_launch", "day": 2,

@@ -116,10 +116,11 @@ class EngineDay:
         wanted = np.array([b.impressions_wanted for b in model.brands])
         rates = impression_rates(inventory, wanted, model.ad_mask).astype(np.float64)
         novelty = np.array([b.novelty for b in model.brands], dtype=np.float64)
+        caps = np.array([-1.0 if b.frequency_cap is None else b.frequency_cap for b in model.brands], dtype=np.float64)
         with self.threads.phase(1):
             answer_mode, below, answer_keys = self._answer_rule(model)
             sums = kernels.deliver(
-                self.users(model), self.params, ad_load, rates, model.destination_columns, novelty, answer_mode,
+                self.users(model), self.params, ad_load, rates, model.destination_columns, novelty, caps, answer_mode,
                 below, answer_keys, self.key(model.day, streams.STREAM_IMPRESSIONS), self.impressions,
                 self.external, self.voices).sum(axis=0)
         model.impressions = self.impressions  # today's; the same buffer is overwritten tomorrow

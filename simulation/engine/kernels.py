@@ -242,9 +242,11 @@ def visitor_keys(slots_row, key):
 
 
 @kernel
-def deliver(users, params, ad_load, rates, destination_columns, novelty, answer_mode, answer_below, answer_key,
+def deliver(users, params, ad_load, rates, destination_columns, novelty, caps, answer_mode, answer_below, answer_key,
             key, impressions, external, voices):
     """Impressions (Poisson), their effect and clicks, time at destinations and answers; state updated in place.
+
+    `caps`: per brand, the most impressions one user is shown in a day (frequency cap; negative: none).
 
     Then what each user will say of each brand goes to the user's row of
     `voices`, in fixed point (UNIT is 1): per brand b, advocacy at 4b,
@@ -304,6 +306,10 @@ def deliver(users, params, ad_load, rates, destination_columns, novelty, answer_
                     lam[k] *= scale[k]
                 draw_poissons(lam, size, key, start, np.uint64(brands), np.uint64(b), shown, scratch[0], scratch[1],
                               scratch[2])
+                cap = caps[b]
+                if cap >= 0:  # §7.5 frequency cap: what a user would see beyond it is not shown
+                    for k in range(np.uint64(size)):
+                        shown[k] = min(shown[k], cap)
                 stays = slots[destination_columns[b]]
                 effect = np.float32(rule.campaign_effect(params.ad_effect, novelty[b]))
                 for k in range(np.uint64(size)):

@@ -29,6 +29,7 @@ class Brand(mesa.Agent):
         self.price = config.price
         self.margin = config.margin
         self.cpm = config.cpm
+        self.frequency_cap = config.frequency_cap  # impressions per user per day; None: no cap
         self.service_share = config.service_share
         self.cost_per_answer = config.cost_per_answer
         self.content_scale = config.content_scale

@@ -117,6 +117,7 @@ class BrandConfig(Strict):
     price: float = Field(50.0, gt=0, le=1e9, description="Revenue per sale.")
     margin: float = Field(0.5, ge=0, le=1, description="Gross margin on a sale; ROI = (margin x revenue - spend) / spend.")
     cpm: float = Field(5.0, ge=0.001, le=1e6, description="Cost of a thousand impressions.")
+    frequency_cap: int | None = Field(None, ge=1, le=100_000, description="Most of this brand's impressions one user is shown in a day (null: no cap). Impressions a user would get beyond it are not shown, and not paid for.")
     ad_sinks: list[Name] | None = Field(None, description="Sinks the billboard buys impressions on (null: every sink with ad_load > 0).")
     service_share: float = Field(0.5, ge=0, le=1, description="Share of relational spend on answering users; the rest goes to content.")
     cost_per_answer: float = Field(2.0, ge=0.001, le=1e9, description="Cost of answering one visitor at the destination.")

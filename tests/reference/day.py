@@ -172,6 +172,7 @@ class World:
     impressions_wanted: np.ndarray  # brands
     answer_capacity: np.ndarray  # brands
     novelty: np.ndarray  # brands: campaign novelty
+    frequency_cap: np.ndarray  # brands: most impressions per user per day (inf: no cap)
     quality: np.ndarray  # brands
     baseline: np.ndarray  # brands: the initial trust that opinions fade toward
     member_columns: np.ndarray  # the sinks with members, in sink order
@@ -197,6 +198,7 @@ class World:
             impressions_wanted=np.array([b.impressions_wanted for b in brands]),
             answer_capacity=np.array([b.answer_capacity for b in brands]),
             novelty=np.array([b.novelty for b in brands]), quality=np.array([b.quality for b in brands]),
+            frequency_cap=np.array([np.inf if b.frequency_cap is None else float(b.frequency_cap) for b in brands]),
             baseline=np.array([b.initial_trust for b in model.config.brands]),
             member_columns=np.array([s.column for s in with_members], dtype=np.int64),
             joining=joining.reshape(len(with_members), 3), graph=Graph(net.n, net.complete, net.indptr, net.indices, np.asarray(net.degree)))
@@ -335,6 +337,7 @@ def deliver_exposures(users: Users, world: World) -> Exposures:
     counters = (np.arange(n, dtype=np.uint64)[None, :] * np.uint64(brands)
                 + np.arange(brands, dtype=np.uint64)[:, None]) * np.uint64(POISSON_DRAWS)
     shown = poisson(lam, world.key(STREAM_IMPRESSIONS), counters)
+    shown = np.minimum(shown, world.frequency_cap[:, None])  # §7.5 frequency cap (inf: none)
 
     # §7.6 response (float32), with savviness and fatigue from before today's impressions; §7.6b clicks
     worn = np.exp(-users.fatigue) * (f32(1) - users.savviness)
