@@ -80,20 +80,3 @@ def test_run_incremental_sets_one_draw_beside_the_attributed_figures(tmp_path, w
     report = (out / "report.md").read_text()
     assert "### What the spend added in this run" in report and "One draw, no interval" in report
 
-
-def test_a_frequency_cap_limits_what_one_user_sees_in_a_day_and_what_is_paid():
-    from simulation.model import AttentionModel
-
-    capped = small_data(days=6, events=[], brands=[{"name": "Bill", "strategy": "billboard", "budget_per_day": 400,
-                                                     "frequency_cap": 2}])
-    free = small_data(days=6, events=[], brands=[{"name": "Bill", "strategy": "billboard", "budget_per_day": 400}])
-    spent = {}
-    for name, data in (("capped", capped), ("free", free)):
-        model = AttentionModel(Scenario.model_validate(data), 5)
-        most = 0.0
-        for _ in range(6):
-            model.step()
-            most = max(most, float(np.max(model.impressions[0])))
-        spent[name] = (model.brands[0].spend_total, most)
-    assert spent["capped"][1] == 2 and spent["free"][1] > 2  # nobody sees a third impression in a day
-    assert spent["capped"][0] < spent["free"][0]  # what is not shown is not paid for
