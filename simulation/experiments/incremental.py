@@ -115,7 +115,8 @@ def media_mix(daily: pd.DataFrame, margin: float) -> dict:
         return empty
     _, decay, slope, adstock = best
     incremental_sales = float(slope * adstock.sum())
-    roi = (margin * price * incremental_sales - total_spend) / total_spend if np.isfinite(price) else np.nan
+    fitted_spend = float(spend.sum())  # the whole weeks the model saw, as its adstock
+    roi = (margin * price * incremental_sales - fitted_spend) / fitted_spend if np.isfinite(price) else np.nan
     return {"mmm_decay": decay, "mmm_incremental_sales": incremental_sales, "mmm_roi": roi}
 
 
