@@ -1,6 +1,7 @@
 """The copycat and influencer strategies (claims C6 and C7)."""
 
 import numpy as np
+import pytest
 
 from simulation.scenario import Scenario
 from simulation.model import AttentionModel
@@ -45,3 +46,28 @@ def test_influencer_brand_pays_the_best_connected_users_and_spreads_through_them
         model.step()
     adopters = model.population.adopted.sum(axis=1)
     assert adopters[seeder.index] > 0 and adopters[model.brand("Nobody").index] == 0  # p = 0: only word of mouth
+
+
+@pytest.mark.slow
+def test_copying_loses_with_stale_full_price_copies_and_wins_with_fresh_cheap_ones():
+    """C6 can fail: the copy penalty (staleness) and the copy saving (imitating is cheaper) pull opposite ways."""
+    from simulation.experiments.compare import Arm, compare
+    from simulation.experiments.executors import LocalExecutor
+    from simulation.experiments.stats import paired_difference
+
+    data = small_data(days=120, events=[], population={"users": 1500}, market={"p": 0.01, "q": 0.1}, brands=[
+        {"name": "Original", "strategy": "relational", "budget_per_day": 20, "price": 40, "initial_awareness": 0.3,
+         "content_scale": 10},
+        {"name": "Copy", "strategy": "copycat", "copy_lag": 5, "budget_per_day": 20, "price": 40,
+         "content_scale": 10}])
+    arms = [Arm("stale, full price", ("brands.Copy.copy_penalty=0.5", "brands.Copy.copy_saving=0.0")),
+            Arm("fresh, cheap", ("brands.Copy.copy_penalty=0.0", "brands.Copy.copy_saving=0.9"))]
+    runs = compare(Scenario.model_validate(data), replications=6, executor=LocalExecutor(1), arms=arms).runs
+    gaps = {}
+    for arm in arms:
+        sales = {b: runs[(runs["arm"] == arm.name) & (runs["brand"] == b)].sort_values("replication")["sales"]
+                 for b in ("Original", "Copy")}
+        gaps[arm.name] = paired_difference(sales["Original"].to_numpy(float), sales["Copy"].to_numpy(float))
+    stale, cheap = gaps["stale, full price"], gaps["fresh, cheap"]
+    assert stale["distinguishable"] and stale["difference"] < 0  # the copycat ends up behind
+    assert cheap["distinguishable"] and cheap["difference"] > 0  # the copycat ends up ahead

@@ -36,6 +36,7 @@ class Brand(mesa.Agent):
         self.quality = config.quality
         self.copy_lag = config.copy_lag
         self.copy_penalty = config.copy_penalty
+        self.copy_saving = config.copy_saving
         self.influencer_fee = config.influencer_fee
         self.novelty = 1.0  # of its current campaign; scales the effect of its impressions and content
         self.copying: tuple[str, float] | None = None  # copycat: (brand copied, share copied)
@@ -89,7 +90,8 @@ class Brand(mesa.Agent):
     @property
     def content_boost(self) -> float:
         """Utility today's content adds to the brand's destination (saturating in spend)."""
-        return self.novelty * self.content_pull * math.log1p(self.content_spend / self.content_scale)
+        scale = self.content_scale * (1.0 - self.copy_saving if self.copying else 1.0)  # a copy is cheaper to make
+        return self.novelty * self.content_pull * math.log1p(self.content_spend / scale)
 
     def copy(self, original: "Brand", share: float) -> bool:
         """Copy another brand's split; a copied campaign starts with less novelty than the original's."""

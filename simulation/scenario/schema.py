@@ -112,6 +112,7 @@ class BrandConfig(Strict):
         None, ge=0, le=1, description="mixed: share of the budget spent relationally (billboard is 0, relational is 1); copycat: its split until it first copies (default 0.5).")
     copy_lag: int = Field(14, ge=1, le=3650, description="copycat only: days it takes to notice and copy the most visible brand's strategy.")
     copy_penalty: float = Field(0.5, ge=0, le=1, description="copycat only: share of the original campaign's novelty a copy lacks.")
+    copy_saving: float = Field(0.0, ge=0, lt=1, description="copycat only: share of the content's production cost a copy saves (it imitates instead of creating): while copying, its content works as if it cost 1 / (1 - copy_saving) times what it spends.")
     influencer_fee: float = Field(5.0, ge=0.001, le=1e9, description="influencer only: cost of one influencer's recommendations for one day.")
     budget_per_day: float = Field(1000.0, ge=0, le=1e12, description="Money spent per day (currency units).")
     price: float = Field(50.0, gt=0, le=1e9, description="Revenue per sale.")
