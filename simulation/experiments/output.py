@@ -15,15 +15,9 @@ from simulation.experiments.figures import (LOWER_BOUND, _num, figure_forest, fi
                                             figure_over_time, heatmap_table)
 from simulation.experiments.tasks import OUTCOME_KPIS, VANITY_KPIS, scenario_with
 from simulation.outputs import dictionary, provenance
+from simulation.outputs.html import write_html_report
 from simulation.outputs.report import brands_as_run
 from simulation.outputs.tables import FLOAT_FORMAT, write_table
-
-
-def write_html_report(out: Path) -> None:
-    """report.html beside report.md, figures embedded (simulation.outputs.html)."""
-    from simulation.outputs.html import write_html_report as write
-
-    write(out)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -68,12 +62,16 @@ def _money_or(kpi: str, value, currency: str) -> str:
     return f"{text} {currency}" if "{currency}" in dictionary.KPIS[kpi][1] and text != "n/a" else text
 
 
+def _span(mean, low, high, bound: float | None = None) -> str:
+    """'1,392 (1,310 to 1,474)': a mean and its interval, the low end never below what the KPI can reach."""
+    if bound is not None:
+        low = max(low, bound)  # NaN stays NaN
+    return f"{_num(mean)} ({_num(low)} to {_num(high)})"
+
+
 def _cell(row: pd.Series, kpi: str) -> str:
-    """'1,392 (1,310 to 1,474)', the low end never below 0 for a KPI that cannot be negative."""
-    low = row[f"{kpi}_low"]
-    if kpi in LOWER_BOUND and not (isinstance(low, float) and math.isnan(low)):
-        low = max(low, LOWER_BOUND[kpi])
-    text = f"{_num(row[f'{kpi}_mean'])} ({_num(low)} to {_num(row[f'{kpi}_high'])})"
+    """A verdict cell: the KPI's mean and interval, where it is defined, bold when best."""
+    text = _span(row[f"{kpi}_mean"], row[f"{kpi}_low"], row[f"{kpi}_high"], LOWER_BOUND.get(kpi))
     if row[f"{kpi}_n"] < row[f"{kpi}_runs"]:
         text += f", defined in {row[f'{kpi}_n']} of {row[f'{kpi}_runs']} runs"
     return f"**{text} best**" if row[f"{kpi}_best"] else text
@@ -230,10 +228,7 @@ def incremental_lines(result, currency: str) -> list[str]:
              ("|---" if named else "") + "|---|---:|---:|---:|---:|---:|---:|---:|"]
 
     def cell(row, name: str, bound: float | None = None) -> str:
-        low = row[f"{name}_low"]
-        if bound is not None and not math.isnan(low):
-            low = max(low, bound)
-        return f"{_num(row[f'{name}_mean'])} ({_num(low)} to {_num(row[f'{name}_high'])})"
+        return _span(row[f"{name}_mean"], row[f"{name}_low"], row[f"{name}_high"], bound)
 
     def mmm_cell(row) -> str:
         if "mmm_runs" not in row or not row["mmm_runs"]:
@@ -281,8 +276,7 @@ def all_kpis_lines(result, currency: str) -> list[str]:
              "| KPI | unit | " + " | ".join(labels) + " |", "|---|---|" + "---:|" * len(labels)]
     for kpi in VANITY_KPIS + OUTCOME_KPIS:
         rows = result.tables[kpi][result.tables[kpi]["row"] == "alternative"]
-        cells = [f"{_num(r.mean)} ({_num(max(r.ci_low, LOWER_BOUND[kpi]) if kpi in LOWER_BOUND else r.ci_low)} to "
-                 f"{_num(r.ci_high)})" for r in rows.itertuples()]
+        cells = [_span(r.mean, r.ci_low, r.ci_high, LOWER_BOUND.get(kpi)) for r in rows.itertuples()]
         lines.append(f"| {dictionary.label(kpi)} | {dictionary.unit(kpi, currency)} | " + " | ".join(cells) + " |")
     return lines + [""]
 
