@@ -58,16 +58,18 @@ from simulation.engine.parameters import day_parameters, effect_per_slot
 from simulation.model import AGENT_VIEW_LIMIT, AttentionModel
 
 # The engine's rules, as plain Python functions, for the naive reference.
-(minutes_per_slot, sink_utility, reinforcement, destination_pull, logit_weight, slots_up_to, campaign_effect, ad_wear,
- unmoved_by_ads, ad_response, unengaged, external_pull, bass_external, awareness_after_exposure, trust_after_answer,
- fatigue_after_impressions, savviness_after_ads, voices, neighbours_mean, awareness_after_listening,
- trust_after_listening, adoption_hazard, buys, repurchase_probability, trust_after_purchase,
- overnight, grievance_after_the_day, toward_baseline) = (mechanisms.python_of(getattr(mechanisms, name)) for name in (
-    "minutes_per_slot", "sink_utility", "reinforcement", "destination_pull", "logit_weight", "slots_up_to",
-    "campaign_effect", "ad_wear", "unmoved_by_ads", "ad_response", "unengaged", "external_pull", "bass_external",
-    "awareness_after_exposure", "trust_after_answer", "fatigue_after_impressions", "savviness_after_ads", "voices",
-    "neighbours_mean", "awareness_after_listening", "trust_after_listening", "adoption_hazard", "buys",
-    "repurchase_probability", "trust_after_purchase", "overnight", "grievance_after_the_day", "toward_baseline"))
+(minutes_per_slot, sink_utility, reinforcement, comes_to_mind, destination_pull, logit_weight, slots_up_to,
+ campaign_effect, ad_wear, unmoved_by_ads, ad_response, unengaged, external_pull, persuaded, bass_external,
+ awareness_after_exposure, trust_after_answer, fatigue_after_impressions, savviness_after_ads, feed_share, voices,
+ neighbours_mean, awareness_after_listening, trust_after_listening, funnel, adoption_hazard, buys,
+ repurchase_probability, trust_after_purchase, overnight, urge_after_the_day, toward_baseline) = (
+    mechanisms.python_of(getattr(mechanisms, name)) for name in (
+        "minutes_per_slot", "sink_utility", "reinforcement", "comes_to_mind", "destination_pull", "logit_weight",
+        "slots_up_to", "campaign_effect", "ad_wear", "unmoved_by_ads", "ad_response", "unengaged", "external_pull",
+        "persuaded", "bass_external", "awareness_after_exposure", "trust_after_answer", "fatigue_after_impressions",
+        "savviness_after_ads", "feed_share", "voices", "neighbours_mean", "awareness_after_listening",
+        "trust_after_listening", "funnel", "adoption_hazard", "buys", "repurchase_probability",
+        "trust_after_purchase", "overnight", "urge_after_the_day", "toward_baseline"))
 
 TARGET_SIZE = 1_000_000  # every target is checked at this many users
 TARGET_THROUGHPUT = 8_000_000  # user-steps per second, on a quiet machine (issue: one engine)
@@ -303,7 +305,7 @@ class NaiveUser(mesa.Agent):
         self.purchases = [0] * brands
         self.reached = [False] * brands
         self.fan = [False] * brands
-        self.grievance = [1.0 if t < 0 else 0.0 for t in self.trust]
+        self.urge = [1.0 if t < 0 else 0.0 for t in self.trust]
         zeros = [[0.0] * brands, [0.0] * brands]  # [parity][brand]: what neighbours hear
         self.advocacy, self.speaking, self.positive, self.negative = ([list(z) for z in zeros] for _ in range(4))
         self.neighbours: list[NaiveUser] = []
@@ -331,7 +333,9 @@ class NaiveUser(mesa.Agent):
                                       reinforcement(p.habit_per_slot, before[j], m.effect_per_slot[j], heard,
                                                     p.saturation_per_slot))
         for b, column in enumerate(m.destinations):
-            utility[column] += destination_pull(self.trust[b], self.awareness[b], p.trust_pull, p.awareness_floor)
+            considered = comes_to_mind(self.awareness[b], m.random.random())
+            utility[column] += destination_pull(self.trust[b], self.awareness[b], p.trust_pull, p.awareness_floor,
+                                                considered, p.choice_set)
         top = max(utility)
         cumulative = []
         total = 0.0
@@ -349,12 +353,14 @@ class NaiveUser(mesa.Agent):
         # §7.5-7.8 exposures: impressions where the time goes, answers at destinations
         per_slot = minutes_per_slot(self.budget, p.per_slot_share)
         ads_seen = 0.0
+        social_minutes = 0.0
         expected = [0.0] * m.n_brands
         for j in range(columns):
             if counts[j]:
                 minutes = counts[j] * per_slot
                 m.minutes_today[j] += minutes
                 m.sink_visitors_today[j] += 1
+                social_minutes += minutes if m.social[j] else 0.0
                 weight = minutes * m.ad_load[j]
                 if weight:
                     ads_seen += weight
@@ -362,6 +368,7 @@ class NaiveUser(mesa.Agent):
                     for b in range(m.n_brands):
                         expected[b] += m.rates[j][b] * weight
         external = [0.0] * m.n_brands
+        feed = feed_share(social_minutes, p.feed_minutes)  # §7.9: what the user posts and hears today
         for b, column in enumerate(m.destinations):
             shown = int(m.rng.poisson(expected[b])) if expected[b] > 0 else 0
             wear = ad_wear(self.savviness, self.fatigue[b])
@@ -372,30 +379,36 @@ class NaiveUser(mesa.Agent):
                 m.visitors_today[b] += 1
                 if m.random.random() < m.answer_chance[b]:
                     self.trust[b] = trust_after_answer(self.trust[b], p.answer_gain)
-            pull = external_pull(response, unengaged(stay, p.engagement_minutes), visiting)
-            external[b] = bass_external(pull, p.full_exposure)
+                    self.urge[b] = 1.0
+            unmoved = unengaged(stay, p.engagement_minutes)
+            pull = external_pull(response, unmoved, visiting)
+            external[b] = bass_external(persuaded(response, 1.0 - unmoved, p.banner_weight, p.site_weight),
+                                        p.full_exposure)
             self.awareness[b] = awareness_after_exposure(self.awareness[b], pull)
             self.fatigue[b] = fatigue_after_impressions(self.fatigue[b], shown, p.fatigue_per_impression)
             self.reached[b] = self.reached[b] or shown > 0
             self.fan[b] = self.fan[b] or visiting
             m.impressions_today[b] += shown
             # what tomorrow's listeners will hear (§7.9, §7.16)
-            said = voices(self.trust[b], self.adopted[b], self.fan[b], False, self.grievance[b], p.paid_voice)
+            said = voices(self.trust[b], self.adopted[b], self.fan[b], False, self.urge[b], p.paid_voice,
+                          p.talk_threshold, feed)
             self.advocacy[today][b], self.speaking[today][b], self.positive[today][b], self.negative[today][b] = said
-        self.savviness = savviness_after_ads(self.savviness, ads_seen, p.savviness_per_ad)
+        self.savviness = savviness_after_ads(self.savviness, ads_seen, p.savviness_per_ad, p.savviness_initial,
+                                             p.savviness_kept)
 
         # §7.9-7.13 word of mouth, then first and repeat purchases, then the night
         for b in range(m.n_brands):
             heard = [neighbours_mean(sum(getattr(nb, name)[yesterday][b] for nb in neighbours), degree)
                      for name in ("advocacy", "speaking", "positive", "negative")]
-            advocacy, listening, positive, negative = heard
+            advocacy, listening, positive, negative = (figure * feed for figure in heard)
             aware = awareness_after_listening(self.awareness[b], p.awareness_spread, listening)
             before = self.trust[b]
             trust = trust_after_listening(before, p.trust_influence, positive, negative, p.negativity_bias,
                                           listening)
             draw = m.random.random()
             bought = buys(draw, self.adopted[b], repurchase_probability(trust, p.repurchase_rate),
-                          adoption_hazard(p.p * external[b], p.q * advocacy))
+                          adoption_hazard(p.p * external[b] * funnel(aware, trust, p.funnel and not p.full_exposure),
+                                          p.q * advocacy))
             if bought and not self.adopted[b]:
                 self.adopted[b] = True
                 self.adoption_day[b] = m.day
@@ -404,7 +417,7 @@ class NaiveUser(mesa.Agent):
                 self.purchases[b] += 1
                 m.sales_today[b] += 1
                 trust = trust_after_purchase(trust, p.experience_weight, m.quality[b])
-            self.grievance[b] = overnight(grievance_after_the_day(before, trust, self.grievance[b]), p.grievance_kept)
+            self.urge[b] = overnight(urge_after_the_day(before, trust, bought, self.urge[b]), p.urge_kept)
             self.trust[b] = toward_baseline(trust, m.baseline[b], p.trust_kept)
             self.fatigue[b] = overnight(self.fatigue[b], p.fatigue_kept)
             self.awareness[b] = overnight(aware, p.awareness_kept)
@@ -433,6 +446,7 @@ class NaiveModel(mesa.Model):
         self.novelty = [s.novelty for s in sinks] + [0.0] * self.n_brands
         self.novelty_decay = [s.novelty_decay for s in sinks] + [0.0] * self.n_brands
         self.ad_load = [s.ad_load for s in sinks] + [0.0] * self.n_brands
+        self.social = [s.kind == "social" for s in sinks] + [False] * self.n_brands
         self.network_effect = [s.network_effect for s in sinks] + [b.destination.network_effect for b in self.brand_configs]
         self.effect_per_slot = effect_per_slot(np.array(self.network_effect), self.params).tolist()
         self.active = [j not in self.launch_days for j in range(len(sinks))] + [True] * self.n_brands
@@ -465,7 +479,7 @@ class NaiveModel(mesa.Model):
                 for user in self.agents:
                     if self.random.random() < crisis.share * user.awareness[b]:
                         user.trust[b] = max(user.trust[b] - crisis.trust_loss, -1.0)
-                        user.grievance[b] = 1.0
+                        user.urge[b] = 1.0
         self.pull = [a + n for a, n in zip(self.appeal, self.novelty)]
         wanted, capacity = [], []
         for b, brand in enumerate(self.brand_configs):

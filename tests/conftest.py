@@ -51,6 +51,14 @@ def small_data(**changes) -> dict:
     return data
 
 
+def well_known(data: dict, awareness: float = 0.5) -> dict:
+    """`data` with brands that every user already knows somewhat: they sell from day 1, even at zero spend
+    (for tests that need sales to compare; a new brand's 0.02 makes few in a small, short run)."""
+    for brand in data["brands"]:
+        brand["initial_awareness"] = awareness
+    return data
+
+
 @pytest.fixture
 def small_scenario() -> Scenario:
     return Scenario.model_validate(small_data())

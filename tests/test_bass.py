@@ -27,6 +27,7 @@ def bass_closed_form(t: np.ndarray) -> np.ndarray:
 def test_bass_scenario_is_the_bass_limit():
     s = load_scenario(SCENARIOS / "bass_mean_field.yaml").scenario
     assert s.network.kind == "complete" and s.market.exposure == "full" and len(s.brands) == 1
+    assert s.word_of_mouth.feed_minutes == 0  # talk reaches every neighbour: attention does not limit it
     assert s.market.p == p / P and s.market.q == q / P
 
 

@@ -34,9 +34,9 @@ def run_key(model: AttentionModel) -> int:
 
 
 def users_of(model: AttentionModel) -> reference.Users:
-    """A copy of the users' state, with today's impressions and external pull (kept in the engine's buffers)."""
+    """A copy of the users' state, with today's impressions, external pull and feed (kept in the engine's buffers)."""
     engine = model.engine
-    return reference.Users.from_population(model.population, engine.impressions, engine.external)
+    return reference.Users.from_population(model.population, engine.impressions, engine.external, engine.feed)
 
 
 #: The model's phase methods, grouped as the reference's phases. The engine does word of mouth,
@@ -85,19 +85,23 @@ def _crisis_and_influencers(tmp_path):
             {"name": "Mix", "strategy": "mixed", "relational_share": 0.5, "budget_per_day": 40},
             {"name": "Seeder", "strategy": "influencer", "budget_per_day": 100, "influencer_fee": 5},
         ],
-        market={"p": 0.05, "q": 0.3, "repurchase_rate": 0.3, "trust_forgetting": 0.1},
-        word_of_mouth={"grievance_fading": 0.3},
+        market={"p": 0.05, "q": 0.3, "repurchase_rate": 0.3, "trust_forgetting": 0.1, "choice_set": True,
+                "funnel": True, "source_trust": {"friend": 0.8, "brand_site": 0.6, "banner": 0.4}},
+        advertising={"savviness_decay": 0.05},
+        word_of_mouth={"urge_fading": 0.3, "talk_threshold": 0.2, "feed_minutes": 10},
         events=[{"type": "crisis", "day": 2, "brand": "Bill", "share": 1.0},
                 {"type": "crisis", "day": 3, "brand": "Rel", "share": 0.5, "trust_loss": 0.5}])
 
 
 def _copycat_complete(tmp_path):
     """The complete graph; a copycat (copies from day 2, campaign novelty decaying) answering every visitor;
-    an influencer brand; a crisis on day 3; a site with members but no network effect."""
+    an influencer brand; a crisis on day 3; a site with members but no network effect; an outside option;
+    no choice sets and no funnel; talk that needs no attention and savviness that never fades."""
     return small_data(
         population={"users": 600}, network={"kind": "complete"},
         sinks=SINKS + [{"name": "forum", "kind": "media", "appeal": 1.0, "members": 0.2, "join_p": 0.02,
-                        "join_q": 0.5, "lapse": 0.1}],
+                        "join_q": 0.5, "lapse": 0.1}, {"name": "offline", "kind": "offline", "appeal": 1.0}],
+        advertising={"savviness_decay": 0.0}, word_of_mouth={"feed_minutes": 0, "talk_threshold": 0.0},
         brands=[
             {"name": "Seeder", "strategy": "influencer", "budget_per_day": 100, "influencer_fee": 5},
             {"name": "Loud", "strategy": "billboard", "budget_per_day": 100, "initial_awareness": 0.4,
@@ -105,7 +109,8 @@ def _copycat_complete(tmp_path):
             {"name": "Copy", "strategy": "copycat", "copy_lag": 1, "relational_share": 0.8, "budget_per_day": 30,
              "cost_per_answer": 0.01, "initial_awareness": 0.3, "destination": {"appeal": -2.0}},
         ],
-        market={"p": 0.02, "q": 0.5, "repurchase_rate": 0.3, "campaign_novelty_decay": 0.1},
+        market={"p": 0.02, "q": 0.5, "repurchase_rate": 0.3, "campaign_novelty_decay": 0.1, "choice_set": False,
+                "funnel": False},
         events=[{"type": "crisis", "day": 3, "brand": "Loud", "share": 1.0}])
 
 
@@ -129,7 +134,8 @@ def _platforms_full_isolated(tmp_path):
             {"name": "Bill", "strategy": "billboard", "budget_per_day": 200, "initial_awareness": 0.5,
              "initial_trust": -0.1, "frequency_cap": 2},
         ],
-        market={"exposure": "full", "p": 0.02, "q": 0.3, "repurchase_rate": 0.3},
+        market={"exposure": "full", "p": 0.02, "q": 0.3, "repurchase_rate": 0.3, "choice_set": True, "funnel": True},
+        word_of_mouth={"feed_minutes": 20},
         events=[{"type": "platform_launch", "day": 2,
                  "sink": {"name": "newcomer", "kind": "social", "novelty": 2.0, "network_effect": 2.0, "ad_load": 1.0,
                           "members": 0.1, "join_p": 0.03, "join_q": 0.6, "lapse": 0.02}},
@@ -148,10 +154,11 @@ def _run_reference(phase: str, users: reference.Users, world: reference.World):
     if phase == "exposures":
         return reference.deliver_exposures(users, world)
     trust_before = users.trust.copy()
-    q_pull = reference.spread_word_of_mouth(users, world)
+    q_pull, conversations = reference.spread_word_of_mouth(users, world)
+    purchases_before = users.purchases.copy()
     sales = reference.make_purchases(users, world, q_pull)
-    reference.learn_users(users, world, trust_before)
-    return (*sales, *reference.join_and_lapse(users, world))
+    reference.learn_users(users, world, trust_before, users.purchases > purchases_before)
+    return (*sales, conversations.sum(axis=1), *reference.join_and_lapse(users, world))
 
 
 class Checker:
@@ -183,7 +190,7 @@ class Checker:
         got = users_of(model)
         where = f"{self.scenario}, day {model.day}, {phase}"
         for field in ("slots", "impressions", "adopted", "purchases", "adoption_day", "reached", "fan", "seeded",
-                      "member"):
+                      "member", "last_touch"):
             a, b = getattr(got, field), getattr(expected, field)
             if field == "slots" and phase == "attention":
                 differ = np.flatnonzero((a != b).any(axis=0))
@@ -200,7 +207,7 @@ class Checker:
             assert differ.size == 0, (f"{where}: {field} differs at {len(differ)} places, first (row, user) "
                                       f"{differ[:5].tolist()}: engine {a[tuple(differ[:5].T)].tolist()}, "
                                       f"reference {b[tuple(differ[:5].T)].tolist()}")
-        for field in ("awareness", "trust", "fatigue", "savviness", "external", "grievance"):
+        for field in ("awareness", "trust", "fatigue", "savviness", "external", "urge", "feed"):
             a, b = getattr(got, field).astype(np.float64), getattr(expected, field).astype(np.float64)
             allowed = ATOL + RTOL * np.abs(b)
             if phase == "exposures" and field in ("awareness", "external"):
@@ -223,20 +230,26 @@ class Checker:
             np.testing.assert_allclose([s.minutes_today for s in model.all_sinks], outcome.sink_minutes, rtol=1e-9,
                                        err_msg=f"{where}: sink minutes")
         if phase.startswith("word of mouth"):
-            new, sales, joins, lapses = outcome
+            new, sales, last_touch_sales, referrals, joins, lapses = outcome
             assert [b.new_adopters_today for b in brands] == new.tolist(), f"{where}: new adopters"
             assert [b.sales_today for b in brands] == sales.tolist(), f"{where}: sales"
+            assert [b.last_touch_sales_today for b in brands] == last_touch_sales.tolist(), f"{where}: last-touch sales"
+            np.testing.assert_allclose([b.referrals_today for b in brands], referrals, rtol=1e-6,
+                                       err_msg=f"{where}: referrals")
             with_members = [model.all_sinks[c] for c in model.member_columns]
             assert [s.joins_today for s in with_members] == joins.tolist(), f"{where}: joins"
             assert [s.lapses_today for s in with_members] == lapses.tolist(), f"{where}: lapses"
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_engine_makes_the_reference_day_draw_for_draw(name, tmp_path):
+def test_engine_makes_the_reference_day_draw_for_draw(name, tmp_path, monkeypatch):
     build, days = SCENARIOS[name]
     data = build(tmp_path)
     data.update(days=days)
     model = AttentionModel(Scenario.model_validate(data))
+    if name == "crisis_and_influencers":  # a last-touch window shorter than the run, so that it matters
+        model.engine.params = model.engine.params._replace(last_touch_days=2)
+        monkeypatch.setattr(reference, "LAST_TOUCH_DAYS", 2)
     checker = Checker(model, name)
     for _ in range(days):
         model.step()

@@ -9,13 +9,13 @@ from simulation.experiments.executors import LocalExecutor
 from simulation.experiments.figures import (figure_forest, figure_heatmap, figure_kpis_against, figure_over_time,
                                             heatmap_table)
 from simulation.scenario import Scenario
-from tests.conftest import small_data
+from tests.conftest import small_data, well_known
 from tests.figure_checks import check_figure, event_days
 
 
 @pytest.fixture(scope="module")
 def comparison():
-    scenario = Scenario.model_validate(small_data(days=25, market={"p": 0.05}))
+    scenario = Scenario.model_validate(well_known(small_data(days=25, market={"p": 0.2}), awareness=0.9))
     return scenario, compare(scenario, replications=3, executor=LocalExecutor(1),
                              arms=[Arm("cheap"), Arm("dear", ("brands.Bill.price=100",))])
 

@@ -8,7 +8,7 @@ from simulation.experiments.compare import compare
 from simulation.experiments.executors import LocalExecutor
 from simulation.experiments.incremental import zero_spend_overrides
 from simulation.scenario import Scenario
-from tests.conftest import small_data
+from tests.conftest import small_data, well_known
 
 
 def test_zero_spend_holds_through_budget_changes():
@@ -18,7 +18,7 @@ def test_zero_spend_holds_through_budget_changes():
 
 
 def test_incremental_figures_are_paired_differences_from_zero_spend_runs():
-    scenario = Scenario.model_validate(small_data(days=30, market={"p": 0.05}))
+    scenario = Scenario.model_validate(well_known(small_data(days=30, market={"p": 0.05})))
     result = compare(scenario, replications=3, executor=LocalExecutor(1), incremental=True)
     zero = result.counterfactual_runs
     for brand in ("Rel", "Bill", "Mix"):  # each brand's counterfactual spends nothing, budget change included

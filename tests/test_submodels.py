@@ -63,16 +63,40 @@ def test_hazard_repurchase_and_voice():
     assert python_of(rule.adoption_hazard)(0.1, 0.2) == pytest.approx(1 - 0.9 * 0.8)
     assert [python_of(rule.repurchase_probability)(t, 0.02) for t in (-1.0, 0.0, 1.0)] == pytest.approx([0, 0.01, 0.02])
     voices = python_of(rule.voices)
-    # (trust, adopted, fan, seeded, grievance, paid_voice) -> (advocacy, weight, positive, negative)
-    assert voices(-0.5, False, True, False, 1.0, 0.5) == (0.0, 1.0, 0.0, 0.5)  # a fan who distrusts speaks badly
-    assert voices(-0.5, False, True, False, 0.25, 0.5) == (0.0, 0.25, 0.0, 0.125)  # ... less as the grievance fades
-    assert voices(-0.5, False, False, False, 0.0, 0.5) == (0.0, 0.0, 0.0, 0.0)  # ... and falls silent
-    assert voices(0.5, True, False, False, 0.0, 0.5) == (0.5, 1.0, 0.5, 0.0)  # a customer advocates
-    assert voices(0.5, False, False, False, 1.0, 0.5) == (0.0, 0.0, 0.0, 0.0)  # a stranger says nothing
-    assert voices(-0.2, False, False, True, 0.0, 0.5) == (0.5, 1.0, 0.5, 0.0)  # an influencer is paid to praise
-    # a grievance is fresh the day trust turns negative, never for one that was negative already
-    fresh = python_of(rule.grievance_after_the_day)
-    assert (fresh(0.1, -0.2, 0.3), fresh(-0.1, -0.2, 0.3), fresh(0.1, 0.2, 0.3)) == (1.0, 0.3, 0.3)
+    # (trust, adopted, fan, seeded, urge, paid_voice, talk_threshold, feed) -> (advocacy, weight, positive, negative)
+    assert voices(-0.5, False, True, False, 1.0, 0.5, 0.6, 1.0) == (0.0, 1.0, 0.0, 0.5)  # a fresh grievance is told
+    assert voices(-0.5, False, True, False, 0.25, 0.5, 0.6, 1.0) == (0.0, 0.25, 0.0, 0.125)  # ... less as it fades
+    assert voices(-0.5, False, False, False, 0.0, 0.5, 0.1, 1.0) == (0.0, 0.0, 0.0, 0.0)  # ... and falls silent
+    assert voices(-0.5, False, True, False, 0.0, 0.5, 0.1, 1.0) == (0.0, 0.0, 0.0, 0.0)  # an old grievance is not told
+    assert voices(0.5, True, False, False, 0.0, 0.5, 0.1, 1.0) == (0.5, 1.0, 0.5, 0.0)  # a convinced customer advocates
+    assert voices(0.05, True, True, False, 0.0, 0.5, 0.1, 1.0) == (0.05, 0.0, 0.0, 0.0)  # a lukewarm one says nothing
+    assert voices(0.0, True, True, False, 0.0, 0.5, 0.0, 1.0) == (0.0, 1.0, 0.0, 0.0)  # at threshold 0, every customer
+    assert voices(0.05, True, False, False, 0.5, 0.5, 0.1, 1.0) == pytest.approx((0.05, 0.5, 0.025, 0.0))  # unless it just bought
+    assert voices(0.5, False, False, False, 0.0, 0.5, 0.1, 1.0) == (0.0, 0.0, 0.0, 0.0)  # a stranger says nothing
+    assert voices(-0.2, False, False, True, 0.0, 0.5, 0.1, 1.0) == (0.5, 1.0, 0.5, 0.0)  # an influencer is paid to praise
+    assert voices(0.5, True, False, False, 0.0, 0.5, 0.1, 0.25) == (0.125, 0.25, 0.125, 0.0)  # a quarter of the feed
+    # the urge to talk is fresh after a purchase or the day trust turns negative, never for one that was already
+    fresh = python_of(rule.urge_after_the_day)
+    assert (fresh(0.1, -0.2, False, 0.3), fresh(-0.1, -0.2, False, 0.3), fresh(0.1, 0.2, False, 0.3),
+            fresh(0.1, 0.2, True, 0.3)) == (1.0, 0.3, 0.3, 1.0)
+    # the feed: social minutes against feed_minutes, at most all of it; no limit at 0
+    feed = python_of(rule.feed_share)
+    assert (feed(0.0, 15.0), feed(7.5, 15.0), feed(40.0, 15.0), feed(0.0, 0.0)) == (0.0, 0.5, 1.0, 1.0)
+    # the funnel: the external pull works on the aware, more on the trusting; all of it without the funnel
+    funnel = python_of(rule.funnel)
+    assert (funnel(0.0, 1.0, True), funnel(0.5, 0.0, True), funnel(1.0, -1.0, True), funnel(0.0, -1.0, False)) == (
+        0.0, 0.25, 0.0, 1.0)
+    # trust by source: a banner's and a site's pull weighted against a friend's word, as independent chances
+    assert python_of(rule.persuaded)(0.5, 0.2, 0.4, 0.8) == pytest.approx(1 - (1 - 0.2) * (1 - 0.16))
+    # choice sets: an unconsidered site has weight 0; without choice sets awareness weighs the site instead
+    pull_of = python_of(rule.destination_pull)
+    assert pull_of(-0.5, 0.2, 1.0, 1e-3, False, True) == -math.inf
+    assert pull_of(-0.5, 0.2, 1.0, 1e-3, True, True) == 0.5
+    assert pull_of(-0.5, 0.2, 1.0, 1e-3, False, False) == pytest.approx(0.5 + math.log(0.201))
+    # savviness settles: ads raise it, it fades toward its initial level without them
+    savvy = python_of(rule.savviness_after_ads)
+    assert savvy(0.3, 0.0, 1e-5, 0.05, 0.9) == pytest.approx(0.05 + 0.25 * 0.9)
+    assert savvy(0.05, 1000.0, 1e-4, 0.05, 1.0) == pytest.approx(0.05 + 0.1 * 0.95)
     # opinions fade toward the baseline; joining follows the network Bass hazard; members lapse
     assert python_of(rule.toward_baseline)(-0.8, 0.1, 0.5) == pytest.approx(-0.35)
     assert python_of(rule.joining_hazard)(0.1, 0.5, 0.4) == pytest.approx(1 - 0.9 * 0.8)
@@ -152,16 +176,25 @@ def test_edge_cases_run_and_keep_the_invariants(change):
             assert 0 <= brand.spend_today <= brand.budget_per_day + 1e-9
 
 
-def test_closing_every_sink_but_brand_sites_still_allocates_all_time():
+@pytest.mark.parametrize("choice_set", [False, True])
+def test_closing_every_sink_but_brand_sites_leaves_them_the_time_of_those_who_consider_them(choice_set):
     data = small_data(days=6)
     data["sinks"] = [{"name": "only", "kind": "social", "ad_load": 1.0}]
     data["events"] = [{"type": "platform_close", "day": 3, "sink": "only"}]
+    data["market"] = {"choice_set": choice_set}
     model = AttentionModel(Scenario.model_validate(data))
     for _ in range(6):
         model.step()
     assert model.sink("only").minutes_today == 0
-    np.testing.assert_allclose(model.minutes().sum(axis=0), model.population.budget, rtol=1e-5)
-    assert sum(b.destination.minutes_today for b in model.brands) > 0
+    spent = model.minutes().sum(axis=0)
+    assert np.isfinite(spent).all()
+    at_a_site = model.population.slots[model.destination_columns].sum(axis=0) > 0
+    if choice_set:  # a user with no brand in mind today has nowhere to go: a day offline
+        assert 0 < at_a_site.sum() < model.population.n
+        assert (spent[~at_a_site] == 0).all()
+    else:
+        assert at_a_site.all()
+    np.testing.assert_allclose(spent[at_a_site], model.population.budget[at_a_site], rtol=1e-5)
 
 
 def test_isolated_users_in_a_graph_file(tmp_path):

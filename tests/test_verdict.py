@@ -12,7 +12,7 @@ from simulation.experiments.compare import Arm, best_set, compare
 from simulation.experiments.executors import LocalExecutor
 from simulation.experiments.stats import holm
 from simulation.scenario import Scenario
-from tests.conftest import small_data
+from tests.conftest import small_data, well_known
 
 
 def test_holm_adjusts_in_order_and_leaves_nan_out_of_the_family():
@@ -110,7 +110,7 @@ def test_three_alternatives_get_a_pair_by_pair_table_and_the_brands_as_run():
     from simulation.outputs.report import brands_as_run
     from simulation.experiments.tasks import scenario_with
 
-    scenario = Scenario.model_validate(small_data(days=30, events=[], market={"p": 0.05}))
+    scenario = Scenario.model_validate(well_known(small_data(days=30, events=[], market={"p": 0.05})))
     arms = [Arm("cheap"), Arm("dear", ("brands.Bill.price=100",)), Arm("rich", ("brands.Bill.budget_per_day=60",))]
     result = compare(scenario, replications=4, executor=LocalExecutor(1), arms=arms)
     table = "\n".join(pair_lines(result.verdict))

@@ -41,7 +41,8 @@ class Check:
 
 def diffusion_scenario(kind: str, p: float, q: float, steps_per_period: int, days: int, users: int,
                        **network) -> Scenario:
-    """One brand, every user fully exposed, trust fixed at 1: only p, q and the graph matter."""
+    """One brand, every user fully exposed, trust fixed at 1, talk without a feed limit: only p, q and the
+    graph matter."""
     return Scenario.model_validate({
         "name": f"bass-{kind}", "days": days,
         "population": {"users": users, "slots_per_day": 1, "taste_sd": 0.0, "habit": 0.0},
@@ -50,7 +51,7 @@ def diffusion_scenario(kind: str, p: float, q: float, steps_per_period: int, day
         "brands": [{"name": "Product", "strategy": "relational", "budget_per_day": 0, "initial_trust": 1.0,
                     "quality": 1.0}],
         "market": {"exposure": "full", "p": p / steps_per_period, "q": q / steps_per_period, "repurchase_rate": 0.0},
-        "word_of_mouth": {"trust_influence": 0.0},
+        "word_of_mouth": {"trust_influence": 0.0, "feed_minutes": 0.0},  # talk needs no attention here
     })
 
 
@@ -528,7 +529,7 @@ def check_crisis_half_life(quick: bool = False) -> Check:
     lines.append(f"trust at day {scenario.days}, {diff['arm']}: {diff['difference']:+.3f} "
                  f"(95 % interval {diff['ci_low']:+.3f} to {diff['ci_high']:+.3f}, {replications} paired replications)")
     lines.append("a documented assumption, not a sourced figure: trust_forgetting 0.01 a day (half-life 69 days "
-                 "without talk) and grievance_fading 0.1 (ODD §7.13); no published half-life of brand opinion after a "
+                 "without talk) and urge_fading 0.1 (ODD §7.13); no published half-life of brand opinion after a "
                  "crisis was found")
     ax.axvline(crisis_day, color="grey", lw=0.6)
     ax.set_xlabel("day")

@@ -59,6 +59,8 @@ class EngineDay:
         self.heard_social = np.zeros((self.social_columns.size, n), dtype=np.float32)  # nobody has spent time yet
         self.external = np.zeros((brands, n), dtype=np.float32)
         self.impressions = np.zeros((brands, n), dtype=np.float32)
+        self.feed = np.ones(n, dtype=np.float32)  # each user's share of today's feed (§7.9), written by deliver
+        self.feed_columns = np.array([s.column for s in model.all_sinks if s.kind == "social"], dtype=np.int64)
         self.threads = threads.Chooser(n)
 
     def key(self, day: int, stream: int) -> np.uint64:
@@ -69,7 +71,8 @@ class EngineDay:
         return kernels.Users(slots=pop.slots, budget=pop.budget, taste=pop.taste, savviness=pop.savviness,
                              awareness=pop.awareness, trust=pop.trust, fatigue=pop.fatigue, adopted=pop.adopted,
                              adoption_day=pop.adoption_day, purchases=pop.purchases, reached=pop.reached,
-                             fan=pop.fan, seeded=pop.seeded, grievance=pop.grievance, member=pop.member)
+                             fan=pop.fan, seeded=pop.seeded, urge=pop.urge, last_touch=pop.last_touch,
+                             member=pop.member)
 
     def allocate_attention(self, model: "AttentionModel") -> None:
         """§7.3–7.4: today's slots."""
@@ -84,7 +87,7 @@ class EngineDay:
             minutes, visitors = kernels.allocate(
                 self.users(model), self.params, model.kind_of_sink, pull, effect, self.heard_social,
                 self.social_of_column, self.member_of_column, model.destination_columns, self.key(model.day, streams.STREAM_SLOTS),
-                self.voices)
+                self.key(model.day, streams.STREAM_CONSIDER), self.voices)
         self.minutes_per_sink = minutes.sum(axis=0)
         self.visitors_per_sink = visitors.sum(axis=0)
 
@@ -120,9 +123,9 @@ class EngineDay:
         with self.threads.phase(1):
             answer_mode, below, answer_keys = self._answer_rule(model)
             sums = kernels.deliver(
-                self.users(model), self.params, ad_load, rates, model.destination_columns, novelty, caps, answer_mode,
-                below, answer_keys, self.key(model.day, streams.STREAM_IMPRESSIONS), self.impressions,
-                self.external, self.voices).sum(axis=0)
+                self.users(model), self.params, ad_load, rates, model.destination_columns, self.feed_columns, novelty,
+                caps, answer_mode, below, answer_keys, model.day, self.key(model.day, streams.STREAM_IMPRESSIONS),
+                self.impressions, self.external, self.feed, self.voices).sum(axis=0)
         model.impressions = self.impressions  # today's; the same buffer is overwritten tomorrow
         model.record_exposures(
             delivered=sums[:, 0], reached=sums[:, 1],
@@ -142,8 +145,8 @@ class EngineDay:
             totals = kernels.column_totals(self.voices) if self.graph.complete else np.zeros(1)
             sales, members = kernels.word_of_mouth(
                 self.users(model), self.params, self.graph, self.voices, totals, self.heard_social, self.external,
-                quality, self.baseline, joining, model.day, self.key(model.day, streams.STREAM_PURCHASES),
+                self.feed, quality, self.baseline, joining, model.day, self.key(model.day, streams.STREAM_PURCHASES),
                 self.key(model.day, streams.STREAM_MEMBERSHIP))
         sales, members = sales.sum(axis=0), members.sum(axis=0)
-        model.record_purchases(new=sales[:, 0], sales=sales[:, 1])
+        model.record_purchases(new=sales[:, 0], sales=sales[:, 1], last_touch_sales=sales[:, 2], referrals=sales[:, 3])
         model.record_memberships(joins=members[:, 0], lapses=members[:, 1])

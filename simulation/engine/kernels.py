@@ -55,7 +55,8 @@ class Users(NamedTuple):
     reached: np.ndarray  # bool, brands x users
     fan: np.ndarray  # bool, brands x users
     seeded: np.ndarray  # bool, brands x users: paid to recommend the brand today
-    grievance: np.ndarray  # float32, brands x users: the urge to repeat a grievance (1 fresh, fading)
+    urge: np.ndarray  # float32, brands x users: the urge to talk of a fresh experience (1 fresh, fading)
+    last_touch: np.ndarray  # int32, brands x users: the last day of an impression or a visit (for last-touch sales)
     member: np.ndarray  # bool, sinks with members x users (§7.3a)
 
 
@@ -108,13 +109,15 @@ def poissons(lam, key):
 
 @kernel
 def allocate(users, params, kind_of_sink, pull, effect_per_slot, heard_social, social_of_column, member_of_column,
-             destination_columns, key, voices):
+             destination_columns, key, consider_key, voices):
     """Today's slots per sink (in place) by multinomial logit and systematic sampling.
 
     `heard_social` (social sinks x users) holds the mean slots neighbours
     spent on each social sink yesterday, gathered with yesterday's word of
     mouth (see `word_of_mouth`). A sink with members (`member_of_column` >= 0)
-    is open to its members only. Users are taken in blocks of `BLOCK`, sink
+    is open to its members only; a brand's destination, with choice sets, to
+    the users the brand comes to mind today (a draw of `consider_key`, §7.3).
+    Users are taken in blocks of `BLOCK`, sink
     by sink, so that every inner loop runs along contiguous memory. Today's
     slots on social sinks, then membership of each sink with members, also go
     to the users' rows of `voices` (see `deliver`).
@@ -138,6 +141,7 @@ def allocate(users, params, kind_of_sink, pull, effect_per_slot, heard_social, s
     f_zero = np.float32(0.0)
     f_trust_pull = np.float32(params.trust_pull)
     f_floor = np.float32(params.awareness_floor)
+    choice_set = params.choice_set
     for c in prange(nchunks):
         utility = np.empty((sinks, BLOCK), dtype=np.float32)
         top = np.empty(BLOCK, dtype=np.float32)
@@ -177,9 +181,12 @@ def allocate(users, params, kind_of_sink, pull, effect_per_slot, heard_social, s
                         voices[first + k, column] = np.uint16(row_member[first + k])
             for b in range(brands):
                 d = destination_columns[b]
+                nb, ub = np.uint64(brands), np.uint64(b)
                 for k in range(np.uint64(size)):
-                    utility[d, k] += rule.destination_pull(trust[b, first + k], awareness[b, first + k],
-                                                           f_trust_pull, f_floor)
+                    i = first + k
+                    considered = rule.comes_to_mind(awareness[b, i], unit32(consider_key, i * nb + ub))
+                    utility[d, k] += rule.destination_pull(trust[b, i], awareness[b, i], f_trust_pull, f_floor,
+                                                           considered, choice_set)
             for k in range(np.uint64(size)):
                 top[k] = utility[0, k]
             for s in range(1, sinks):
@@ -242,11 +249,13 @@ def visitor_keys(slots_row, key):
 
 
 @kernel
-def deliver(users, params, ad_load, rates, destination_columns, novelty, caps, answer_mode, answer_below, answer_key,
-            key, impressions, external, voices):
+def deliver(users, params, ad_load, rates, destination_columns, feed_columns, novelty, caps, answer_mode, answer_below,
+            answer_key, day, key, impressions, external, feed, voices):
     """Impressions (Poisson), their effect and clicks, time at destinations and answers; state updated in place.
 
     `caps`: per brand, the most impressions one user is shown in a day (frequency cap; negative: none).
+    `feed` gets each user's share of the day's feed (§7.9), from the minutes on `feed_columns`
+    (the social platforms); what the user says is scaled by it.
 
     Then what each user will say of each brand goes to the user's row of
     `voices`, in fixed point (UNIT is 1): per brand b, advocacy at 4b,
@@ -271,6 +280,7 @@ def deliver(users, params, ad_load, rates, destination_columns, novelty, caps, a
     ad_sinks = np.flatnonzero(ad_load > 0)
     for c in prange(nchunks):
         seen = np.empty(BLOCK)
+        social_slots = np.empty(BLOCK)
         expected = np.empty((brands, BLOCK))
         scale = np.empty(BLOCK)
         shown = np.empty(BLOCK)
@@ -287,6 +297,13 @@ def deliver(users, params, ad_load, rates, destination_columns, novelty, caps, a
             for k in range(np.uint64(size)):
                 scale[k] = rule.minutes_per_slot(budget[first + k], per_slot_share)
                 seen[k] = 0.0
+                social_slots[k] = 0.0
+            for s in feed_columns:
+                row = slots[s]
+                for k in range(np.uint64(size)):
+                    social_slots[k] += row[first + k]
+            for k in range(np.uint64(size)):
+                feed[first + k] = np.float32(rule.feed_share(social_slots[k] * scale[k], params.feed_minutes))
             for b in range(brands):
                 for k in range(np.uint64(size)):
                     expected[b, k] = 0.0
@@ -318,20 +335,21 @@ def deliver(users, params, ad_load, rates, destination_columns, novelty, caps, a
                     kept[k] = rule.unmoved_by_ads(shown[k], effect, worn[k])
                     unengaged[k] = rule.unengaged(stays[i] * scale[k], params.engagement_minutes)
                 _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start, size, impressions[b],
-                        external[b], answer_mode[b], answer_below[b], answer_key[b], said, total[b])
+                        external[b], feed, answer_mode[b], answer_below[b], answer_key[b], day, said, total[b])
                 for k in range(np.uint64(size)):
                     for j in range(4):
                         voices[first + k, 4 * b + j] = said[j, k]
             for k in range(np.uint64(size)):
                 i = first + k
-                savviness[i] = rule.savviness_after_ads(savviness[i], seen[k] * scale[k], params.savviness_per_ad)
+                savviness[i] = rule.savviness_after_ads(savviness[i], seen[k] * scale[k], params.savviness_per_ad,
+                                                        params.savviness_initial, params.savviness_kept)
         sums[c] = total
     return sums
 
 
 @scalar
-def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start, size, impressions, external,
-            answer_mode, answer_below, answer_key, said, total):
+def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start, size, impressions, external, feed,
+            answer_mode, answer_below, answer_key, day, said, total):
     """One brand, one block of users: what today's impressions and visits do, and what each user will say.
 
     answer_mode is 1 (answer every visitor), 0 (none) or -1 (those whose key is at most answer_below, §7.7).
@@ -342,7 +360,7 @@ def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start,
     """
     awareness, trust, fatigue = users.awareness[b], users.trust[b], users.fatigue[b]
     reached, fan, adopted, seeded = users.reached[b], users.fan[b], users.adopted[b], users.seeded[b]
-    grievance = users.grievance[b]
+    urge, last_touch = users.urge[b], users.last_touch[b]
     delivered = reached_today = answers = engaged = first_impressions = first_clicks = all_clicks = 0.0
     for k in range(np.uint64(size)):
         i = np.uint64(start) + k
@@ -364,8 +382,12 @@ def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start,
         answered = visiting & ((answer_mode > 0) | ((answer_mode < 0) & (random_bits(answer_key, i) <= answer_below)))
         answers += 1.0 if answered else 0.0
         trust[i] = rule.trust_after_answer(trust[i], params.answer_gain) if answered else trust[i]
+        urge[i] = 1.0 if answered else urge[i]
+        last_touch[i] = day if (count > 0.0) | visiting else last_touch[i]
         awareness[i] = rule.awareness_after_exposure(awareness[i], pull)
-        external[i] = rule.bass_external(pull, params.full_exposure)
+        persuasion = rule.persuaded(np.float32(1.0) - kept[k], np.float32(1.0) - unengaged[k], params.banner_weight,
+                                    params.site_weight)
+        external[i] = rule.bass_external(persuasion, params.full_exposure)
         impressions[i] = count
     total[0] += delivered
     total[1] += reached_today
@@ -376,8 +398,8 @@ def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start,
     total[6] += all_clicks
     for k in range(np.uint64(size)):  # what each user will say of the brand (a loop of its own: fewer arrays)
         i = np.uint64(start) + k
-        advocacy, weight, positive, negative = rule.voices(trust[i], adopted[i], fan[i], seeded[i], grievance[i],
-                                                           params.paid_voice)
+        advocacy, weight, positive, negative = rule.voices(trust[i], adopted[i], fan[i], seeded[i], urge[i],
+                                                           params.paid_voice, params.talk_threshold, feed[i])
         said[0, k] = np.uint16(advocacy * UNIT + 0.5)
         said[1, k] = np.uint16(weight * UNIT + 0.5)
         said[2, k] = np.uint16(positive * UNIT + 0.5)
@@ -426,23 +448,26 @@ def _sum_neighbours(voices, indptr, indices, start, stop, summed):
 
 
 @kernel
-def word_of_mouth(users, params, graph, voices, totals, heard_social, external, quality, baseline, joining, day, key,
-                  membership_key):
+def word_of_mouth(users, params, graph, voices, totals, heard_social, external, feed, quality, baseline, joining, day,
+                  key, membership_key):
     """The rest of the day, after one walk over each user's neighbours.
 
     Neighbours' mean voices move awareness and trust; the network Bass hazard
     (with their mean advocacy) makes first purchases and trust repeat ones;
     then fatigue recovers, awareness fades, trust fades toward the brand's
-    `baseline` and grievances fade (§7.9–7.13, in that order, for each user).
+    `baseline` and the urge to talk fades (§7.9–7.13, in that order, for each user).
     Then users join or leave each sink with members (§7.3a), pulled by the
     share of neighbours who are members (`joining`: per such sink, its daily
     p, q and lapse, all 0 while it is not open). Neighbours' mean slots on each
     social sink go to heard_social, for tomorrow's attention (slots do not
-    change between now and tomorrow's choice). Users are taken in blocks of
-    `BLOCK`: the walk first, then brand by brand a loop without branches,
-    which the compiler makes vector code. `totals` are the column sums of
-    `voices` (complete graph only). Returns per-chunk counts of first
-    purchases and of sales per brand, and of joins and lapses per sink with members.
+    change between now and tomorrow's choice). What a user hears of the
+    brands is scaled by their share of the feed (`feed`, §7.9). Users are
+    taken in blocks of `BLOCK`: the walk first, then brand by brand a loop
+    without branches, which the compiler makes vector code. `totals` are the
+    column sums of `voices` (complete graph only). Returns per-chunk figures
+    per brand (first purchases, sales, sales to users touched in the last
+    `params.last_touch_days` days, conversations heard), and counts of joins
+    and lapses per sink with members.
     """
     brands, n = users.trust.shape
     social = heard_social.shape[0]
@@ -450,7 +475,7 @@ def word_of_mouth(users, params, graph, voices, totals, heard_social, external, 
     width = voices.shape[1]
     chunk = _chunk_size(n)
     nchunks = (n + chunk - 1) // chunk
-    counts = np.zeros((nchunks, brands, 2), dtype=np.int64)
+    counts = np.zeros((nchunks, brands, 4))
     member_counts = np.zeros((nchunks, max(memberships, 1), 2), dtype=np.int64)
     for c in prange(nchunks):
         summed = np.zeros((BLOCK, width), dtype=np.int64)
@@ -470,9 +495,9 @@ def word_of_mouth(users, params, graph, voices, totals, heard_social, external, 
                     for j in range(width):
                         heard[j, k] = rule.neighbours_mean(summed[k, j], degree)
             for b in range(brands):
-                _listen_and_buy(users, params, b, heard[4 * b], heard[4 * b + 1], heard[4 * b + 2], heard[4 * b + 3],
-                                start, size, external[b], quality[b], baseline[b], day, key, np.uint64(brands),
-                                counts[c, b])
+                _listen_and_buy(users, params, graph.degree, b, heard[4 * b], heard[4 * b + 1], heard[4 * b + 2],
+                                heard[4 * b + 3], start, size, external[b], feed, quality[b], baseline[b], day, key,
+                                np.uint64(brands), counts[c, b])
             for j in range(social):
                 row = heard_social[j]
                 for k in range(np.uint64(size)):
@@ -502,44 +527,54 @@ def _join_or_lapse(member, members_around, join_p, join_q, lapse, start, size, k
 
 
 @scalar
-def _listen_and_buy(users, params, b, advocacy, listening, positive, negative, start, size, external, quality,
-                    baseline, day, key, brands, counts):
+def _listen_and_buy(users, params, degree, b, advocacy, listening, positive, negative, start, size, external, feed,
+                    quality, baseline, day, key, brands, counts):
     """One brand, one block of users: word of mouth, a purchase or not, and the night's forgetting.
 
     The four heard figures are the block's neighbours' mean voices, in fixed
-    point (the rates applied to them carry the 1/UNIT). No branch: every
-    choice is a select, so that the loop is vector code.
+    point (the rates applied to them carry the 1/UNIT), taken in at the
+    user's share of the feed. No branch: every choice is a select, so that the
+    loop is vector code.
     """
     awareness, trust, fatigue = users.awareness[b], users.trust[b], users.fatigue[b]
     adopted, adoption_day, purchases = users.adopted[b], users.adoption_day[b], users.purchases[b]
-    grievance = users.grievance[b]
+    urge, last_touch = users.urge[b], users.last_touch[b]
     to_unit = 1.0 / UNIT
     spread = params.awareness_spread * to_unit
     influence = params.trust_influence * to_unit
     q = params.q * to_unit
-    first_purchases = 0
-    sales = 0
+    gated = params.funnel & (not params.full_exposure)
+    first_purchases = 0.0
+    sales = 0.0
+    touched_sales = 0.0
+    conversations = 0.0
     for k in range(np.uint64(size)):
         i = np.uint64(start) + k  # unsigned: no wrap-around of negative indices, which stops vector code
-        aware = np.float32(rule.awareness_after_listening(awareness[i], spread, listening[k]))
+        heeding = feed[i]
+        heard_weight = listening[k] * heeding
+        conversations += heard_weight * degree[i]
+        aware = np.float32(rule.awareness_after_listening(awareness[i], spread, heard_weight))
         before = trust[i]
-        t = rule.trust_after_listening(before, influence, positive[k], negative[k], params.negativity_bias,
-                                       listening[k])
+        t = rule.trust_after_listening(before, influence, positive[k] * heeding, negative[k] * heeding,
+                                       params.negativity_bias, heard_weight)
         draw = unit(key, i * brands + np.uint64(b))
         was = adopted[i]
-        hazard = rule.adoption_hazard(params.p * external[i], q * advocacy[k])
+        hazard = rule.adoption_hazard(params.p * external[i] * rule.funnel(aware, t, gated), q * advocacy[k] * heeding)
         buying = rule.buys(draw, was, rule.repurchase_probability(t, params.repurchase_rate), hazard)
         newly = buying > was
         adopted[i] = was | buying
         adoption_day[i] = day if newly else adoption_day[i]
         purchases[i] += np.int32(buying)
         after = rule.trust_after_purchase(t, params.experience_weight, quality) if buying else t
-        fresh = rule.grievance_after_the_day(before, after, grievance[i])
-        grievance[i] = rule.overnight(fresh, params.grievance_kept)
+        fresh = rule.urge_after_the_day(before, after, buying, urge[i])
+        urge[i] = rule.overnight(fresh, params.urge_kept)
         trust[i] = rule.toward_baseline(after, baseline, params.trust_kept)
         fatigue[i] = rule.overnight(fatigue[i], params.fatigue_kept)
         awareness[i] = rule.overnight(aware, params.awareness_kept)
-        first_purchases += np.int64(newly)
-        sales += np.int64(buying)
+        first_purchases += 1.0 if newly else 0.0
+        sales += 1.0 if buying else 0.0
+        touched_sales += 1.0 if buying & (day - last_touch[i] < params.last_touch_days) else 0.0
     counts[0] += first_purchases
     counts[1] += sales
+    counts[2] += touched_sales
+    counts[3] += conversations * to_unit

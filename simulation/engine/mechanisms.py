@@ -69,9 +69,20 @@ def open_to(utility, member):
 
 
 @scalar
-def destination_pull(trust, awareness, trust_pull, awareness_floor):
-    """§7.3: what draws a user to a brand's destination: strong opinions (either sign) and awareness."""
-    return trust_pull * abs(trust) + log32(awareness + awareness_floor)
+def destination_pull(trust, awareness, trust_pull, awareness_floor, considered, choice_set):
+    """§7.3: what draws a user to a brand's destination: strong opinions (either sign), if the site is
+    in today's choice set (`considered`: the brand came to mind); without choice sets, awareness
+    weighs the site instead (ln(awareness + floor))."""
+    pull = trust_pull * abs(trust)
+    if choice_set:
+        return pull if considered else np.float32(-np.inf)
+    return pull + log32(awareness + awareness_floor)
+
+
+@scalar
+def comes_to_mind(awareness, uniform):
+    """§7.3: the brand is in today's choice set with probability equal to the user's awareness of it."""
+    return uniform < awareness
 
 
 @scalar
@@ -82,8 +93,9 @@ def logit_weight(utility, top):
 
 @scalar
 def slots_up_to(cumulative, total, slots, uniform):
-    """§7.4: systematic sampling: slots on this sink and those before it, from the cumulative logit weight."""
-    return min(np.floor(cumulative / total * slots + uniform), slots)
+    """§7.4: systematic sampling: slots on this sink and those before it, from the cumulative logit weight.
+    None at all for a user with nothing to choose from (every sink closed, no brand in mind): a day offline."""
+    return min(np.floor(cumulative / total * slots + uniform), slots) if total > 0 else np.float32(0.0)
 
 
 # --------------------------------------------------------------------------- §7.5–7.8 exposure
@@ -155,24 +167,37 @@ def fatigue_after_impressions(fatigue, impressions, per_impression):
 
 
 @scalar
-def savviness_after_ads(savviness, ads_seen, per_ad):
-    """§7.8: savviness grows toward 1 with every ad seen, of any brand (per_ad = growth per 1,000 / 1,000)."""
-    return min(savviness + per_ad * ads_seen * (1.0 - savviness), 1.0)
+def savviness_after_ads(savviness, ads_seen, per_ad, initial, kept):
+    """§7.8: savviness grows toward 1 with every ad seen, of any brand (per_ad = growth per 1,000 / 1,000),
+    then fades toward its initial level (kept = 1 - savviness_decay): it settles where the two balance."""
+    grown = min(savviness + per_ad * ads_seen * (1.0 - savviness), 1.0)
+    return initial + (grown - initial) * kept
 
 
 @scalar
-def voices(trust, adopted, fan, seeded, grievance, paid_voice):
-    """§7.9, §7.16: what a user tells neighbours of a brand: (advocacy, voice weight, positive, negative opinion).
+def feed_share(social_minutes, feed_minutes):
+    """§7.9: the share of neighbours' talk a user takes in today: social-platform minutes / feed_minutes,
+    at most 1 (a finite feed: limited attention); everything at feed_minutes 0 (talk needs no attention)."""
+    return min(social_minutes / feed_minutes, 1.0) if feed_minutes > 0 else 1.0
 
-    Customers, fans and paid influencers speak at full weight while their trust
-    is not negative; a user whose trust is negative speaks with the weight of
-    the grievance, which fades (§7.13); the voice is trust x weight, split in
-    its positive and negative parts. Customers advocate with their trust if it
-    is positive; a paid influencer advocates and speaks well of the brand with
-    at least `paid_voice`, never badly, at full weight.
+
+@scalar
+def voices(trust, adopted, fan, seeded, urge, paid_voice, talk_threshold, feed):
+    """§7.9, §7.16: what a user posts about a brand: (advocacy, voice weight, positive, negative opinion).
+
+    Customers and fans speak well of a brand at full weight while their
+    opinion is strong (trust >= talk_threshold); anyone speaks with the urge
+    of a fresh experience (a purchase, an answer, turning against the brand),
+    which fades (§7.13): a grievance is told while it is fresh, as a rumour;
+    paid influencers always speak. The voice is trust x weight, split
+    in its positive and negative parts. Customers advocate with their trust if
+    it is positive; a paid influencer advocates and speaks well of the brand
+    with at least `paid_voice`, never badly, at full weight. Everything is
+    scaled by `feed`, the share of the day's feed the user takes part in
+    (their social-platform time, §7.9): talk travels through attention.
     """
-    engaged = 1.0 if adopted | fan | seeded else 0.0
-    weight = grievance if trust < 0 else engaged
+    engaged = 1.0 if (adopted | fan) & (trust >= talk_threshold) else 0.0
+    weight = max(urge, engaged)
     weight = 1.0 if seeded else weight
     advocacy = max(trust, 0.0) if adopted else 0.0
     positive = max(trust, 0.0) * weight
@@ -180,7 +205,7 @@ def voices(trust, adopted, fan, seeded, grievance, paid_voice):
     advocacy = max(advocacy, paid_voice) if seeded else advocacy  # a paid recommendation is never negative
     positive = max(positive, paid_voice) if seeded else positive
     negative = 0.0 if seeded else negative
-    return advocacy, weight, positive, negative
+    return advocacy * feed, weight * feed, positive * feed, negative * feed
 
 
 # --------------------------------------------------------------------------- §7.9–7.13 word of mouth, purchases, learning
@@ -211,6 +236,20 @@ def adoption_hazard(external, advocacy):
 
 
 @scalar
+def persuaded(pull_of_ads, pull_of_visit, banner_weight, site_weight):
+    """§7.8, §7.10: the external pull as a purchase hazard counts it: each source weighted by how far
+    people trust it against a friend's recommendation (Nielsen 2009), combined as independent chances."""
+    return 1.0 - (1.0 - banner_weight * pull_of_ads) * (1.0 - site_weight * pull_of_visit)
+
+
+@scalar
+def funnel(awareness, trust, gated):
+    """§7.10: the share of the external pull that works on a user: only on the aware, more on the trusting
+    (awareness x (1 + trust) / 2); 1 without the funnel (the Bass limit, `market.exposure: full`)."""
+    return awareness * (1.0 + trust) * 0.5 if gated else 1.0
+
+
+@scalar
 def buys(draw, adopted, repurchase, hazard):
     """§7.10–7.11: one uniform draw decides today's purchase: a first one by the hazard, a repeat one by trust."""
     return draw < (repurchase if adopted else hazard)
@@ -235,9 +274,10 @@ def overnight(value, kept):
 
 
 @scalar
-def grievance_after_the_day(trust_before, trust_after, grievance):
-    """§7.13: a user whose trust turned negative today (it was not before) has a fresh grievance (1)."""
-    return 1.0 if (trust_after < 0) & (trust_before >= 0) else grievance
+def urge_after_the_day(trust_before, trust_after, bought, urge):
+    """§7.13: a user who bought today, or whose trust turned negative today (it was not before), has a
+    fresh urge to talk (1)."""
+    return 1.0 if bought | ((trust_after < 0) & (trust_before >= 0)) else urge
 
 
 @scalar

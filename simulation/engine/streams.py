@@ -19,6 +19,7 @@ STREAM_SLOTS = 1
 STREAM_IMPRESSIONS = 2
 STREAM_PURCHASES = 3
 STREAM_MEMBERSHIP = 4  # joining and lapsing of platforms with members
+STREAM_CONSIDER = 5  # whether each brand comes to mind today (choice sets, §7.3)
 STREAM_ANSWERS = 16  # and up: one stream per brand
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)

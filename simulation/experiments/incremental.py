@@ -50,10 +50,14 @@ def incremental_table(runs: pd.DataFrame, counterfactual: pd.DataFrame, pairs: l
         incremental_revenue = both["revenue"].to_numpy(dtype=float) - both["revenue_zero"].to_numpy(dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
             incremental_roi = np.where(spend > 0, (margin * incremental_revenue - spend) / spend, np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            last_touch_roi = np.where(spend > 0, (margin * both["last_touch_revenue"].to_numpy(dtype=float) - spend)
+                                      / spend, np.nan)
         row = {"arm": arm, "brand": brand, "n": int(len(both)), "margin": margin}
         for name, values in (("sales", both["sales"]), ("sales_at_zero_spend", both["sales_zero"]),
                              ("revenue", both["revenue"]), ("roi", both["roi"]),
                              ("incremental_revenue", incremental_revenue), ("incremental_roi", incremental_roi),
+                             ("last_touch_sales", both["last_touch_sales"]), ("last_touch_roi", last_touch_roi),
                              ("spend", spend)):
             mean, _, low, high = interval(np.asarray(values, dtype=float))
             row.update({f"{name}_mean": mean, f"{name}_low": low, f"{name}_high": high})

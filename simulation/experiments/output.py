@@ -224,8 +224,8 @@ def incremental_lines(result, currency: str) -> list[str]:
              "Means with 95 % intervals.", "",
              ("| alternative " if named else "") + "| brand | sales (attributed) | sales at zero spend | "
              "incremental sales | ROI (attributed) | incremental ROI | attributed ROI overstates by | "
-             "ROI by a media-mix model |",
-             ("|---" if named else "") + "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "last-touch sales | last-touch ROI | ROI by a media-mix model |",
+             ("|---" if named else "") + "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
 
     def cell(row, name: str, bound: float | None = None) -> str:
         return _span(row[f"{name}_mean"], row[f"{name}_low"], row[f"{name}_high"], bound)
@@ -245,7 +245,8 @@ def incremental_lines(result, currency: str) -> list[str]:
         label = f"| {row['arm']} " if named else ""
         lines.append(f"{label}| {row['brand']} | {cell(row, 'sales', 0)} | {cell(row, 'sales_at_zero_spend', 0)} | "
                      f"{cell(row, 'incremental_sales')} | {cell(row, 'roi', -1)} | {cell(row, 'incremental_roi', -1)} | "
-                     f"{cell(row, 'roi_overstated_by')} | {mmm_cell(row)} |")
+                     f"{cell(row, 'roi_overstated_by')} | {cell(row, 'last_touch_sales', 0)} | "
+                     f"{cell(row, 'last_touch_roi', -1)} | {mmm_cell(row)} |")
         if math.isnan(row["incremental_roi_mean"]):
             continue
         who = row["brand"] + (f" ({row['arm']})" if named else "")
@@ -259,6 +260,10 @@ def incremental_lines(result, currency: str) -> list[str]:
                             "the spend does not pay for itself." if row["incremental_roi_high"] < 0 else
                             "whether the spend pays for itself is not told from noise."))
     return lines + [""] + sentences + [
+        "", "Last-touch is what web analytics would credit to the brand's ads and site: the sales to users who saw "
+        "one of its impressions or visited its site in the 7 days before (today included); last-touch ROI = "
+        "(margin x their revenue - spend) / spend. It credits sales the brand would have made anyway, and misses "
+        "those its word of mouth brought in without a touch.",
         "", "The media-mix model is what a strategist's dashboard would estimate from one run's own data: weekly "
         "sales regressed on weekly spend with a geometric adstock (decay 0 to 0.9 a week, the best fit), its "
         "incremental sales the slope times the adstock. With a steady budget it has nothing to learn from "

@@ -18,8 +18,8 @@ import numpy as np
 
 from simulation.scenario import Scenario, ScenarioError, apply_override, validate_data
 
-KPIS = ("impressions", "reach", "frequency", "clicks", "fans", "engaged_minutes", "awareness", "trust", "adopters",
-        "sales", "revenue", "spend", "roi", "cost_per_acquisition")
+KPIS = ("impressions", "reach", "frequency", "clicks", "fans", "referrals", "engaged_minutes", "awareness", "trust",
+        "adopters", "sales", "last_touch_sales", "last_touch_revenue", "revenue", "spend", "roi", "cost_per_acquisition")
 VANITY_KPIS = ("impressions", "reach", "frequency", "clicks", "fans")
 OUTCOME_KPIS = ("engaged_minutes", "awareness", "trust", "adopters", "sales", "revenue", "spend", "roi",
                 "cost_per_acquisition")

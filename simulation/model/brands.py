@@ -58,6 +58,8 @@ class Brand(mesa.Agent):
         self.engaged_minutes_today = 0.0
         self.new_adopters_today = 0
         self.sales_today = 0
+        self.last_touch_sales_today = 0  # sales to users who saw an impression or visited in the last 7 days
+        self.referrals_today = 0.0  # conversations about the brand that users took in today (§7.9)
         self.clicks_today = 0.0
         self.clicks_total = 0.0
         self.first_impressions_total = 0.0  # impressions to users on the day the brand first reached them

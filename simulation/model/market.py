@@ -182,10 +182,12 @@ class AttentionModel(mesa.Model):
             brand.visitors_today = int(visitors[b])
             brand.answers_today = int(answers[b])
             brand.engaged_minutes_today = float(engaged[b])
-        total = per_sink.sum()
+        offline = np.array([sink.kind == "offline" for sink in self.all_sinks])
+        online, whole_day = per_sink[~offline].sum(), per_sink.sum()
         for sink in self.all_sinks:
             sink.minutes_today = float(per_sink[sink.column])
             sink.visitors_today = int(sink_visitors[sink.column])
+            total = whole_day if sink.kind == "offline" else online  # the outside option: its share of the whole day
             sink.share_today = sink.minutes_today / total if total else 0.0
 
     def spread_word_of_mouth_and_buy(self) -> None:
@@ -203,11 +205,14 @@ class AttentionModel(mesa.Model):
             sink.joins_today, sink.lapses_today = int(joins[row]), int(lapses[row])
             sink.member_count += sink.joins_today - sink.lapses_today
 
-    def record_purchases(self, *, new, sales) -> None:
-        """Today's first and total sales per brand; the brands close their day's books."""
+    def record_purchases(self, *, new, sales, last_touch_sales, referrals) -> None:
+        """Today's first and total sales per brand, those last-touch attribution credits to the brand's
+        impressions and site, and the conversations about it; the brands close their day's books."""
         for brand in self.brands:
             brand.new_adopters_today = int(new[brand.index])
             brand.sales_today = int(sales[brand.index])
+            brand.last_touch_sales_today = int(last_touch_sales[brand.index])
+            brand.referrals_today = float(referrals[brand.index])
             brand.close_day()
 
     def learn(self) -> None:
@@ -257,6 +262,6 @@ class AttentionModel(mesa.Model):
         b = self.brand_index(brand_name)
         hit = self.rng.random(pop.n, dtype=np.float32) < np.float32(share) * pop.awareness[b]
         pop.trust[b, hit] = np.maximum(pop.trust[b, hit] - np.float32(trust_loss), -1.0)
-        pop.grievance[b, hit] = np.float32(1.0)  # they will tell it (§7.9, §7.12)
+        pop.urge[b, hit] = np.float32(1.0)  # they will tell it (§7.9, §7.12)
         return int(hit.sum())
 

@@ -14,6 +14,10 @@ from simulation.engine.mechanisms import minutes_per_slot, python_of
 from simulation.scenario import AdvertisingConfig, BrandConfig, PopulationConfig
 
 
+#: `last_touch` of a user a brand never reached: far enough in the past for any attribution window.
+NEVER_TOUCHED = -1_000_000
+
+
 class Population:
     """All users' state: vectors over users, and sinks x users or brands x users matrices."""
 
@@ -36,8 +40,9 @@ class Population:
         self.reached = np.zeros((b, n), dtype=bool)  # ever saw one of the brand's impressions
         self.fan = np.zeros((b, n), dtype=bool)  # ever spent time at the brand's destination
         self.seeded = np.zeros((b, n), dtype=bool)  # paid by the brand to recommend it today (influencers)
-        # the urge to repeat a grievance: fresh (1) for whoever starts with a negative opinion
-        self.grievance = (self.trust < 0).astype(np.float32)
+        # the urge to talk of a fresh experience: fresh (1) for whoever starts with a negative opinion
+        self.urge = (self.trust < 0).astype(np.float32)
+        self.last_touch = np.full((b, n), NEVER_TOUCHED, dtype=np.int32)  # day of the last impression or visit
         self.member = np.zeros((len(members), n), dtype=bool)  # sinks with members x users
         for row, share in zip(self.member, members):
             row[:] = draw_members(share, n, rng)

@@ -22,6 +22,9 @@ KPIS: dict[str, tuple[str, str]] = {
                "so not a whole number (vanity)", "expected clicks"),
     "fans": ("Users who have spent time at the brand's destination (its own site or community page) at least "
              "once, by the end of the run (vanity)", "people"),
+    "referrals": ("Conversations about the brand users took in, over the run: each day, each user's speaking "
+                  "neighbours weighted by their voice and by both users' share of the feed (time on social "
+                  "platforms); expected, so not a whole number", "conversations"),
     "engaged_minutes": ("Minutes users spent at the brand's destination, over the run (outcome)", "minutes"),
     "awareness": ("Mean awareness of the brand over all users, on the last day (0 none, 1 everyone fully aware)",
                   "share, 0 to 1"),
@@ -29,6 +32,10 @@ KPIS: dict[str, tuple[str, str]] = {
               "score, -1 to 1"),
     "adopters": ("Customers: users who have bought at least once, by the end of the run (outcome)", "people"),
     "sales": ("Purchases, first and repeat, over the run (outcome)", "sales"),
+    "last_touch_sales": ("Sales to users who saw one of the brand's impressions or visited its site in the 7 days "
+                         "before (today included), over the run: what last-touch attribution credits to the brand",
+                         "sales"),
+    "last_touch_revenue": ("Last-touch sales times price, over the run", MONEY),
     "revenue": ("Sales times price, over the run (outcome)", MONEY),
     "spend": ("Money the brand spent, over the run", MONEY),
     "roi": ("Return on spend over the run: (margin x revenue - spend) / spend, with the brand's margin; "
@@ -44,7 +51,8 @@ DAILY: dict[str, dict[str, tuple[str, str]]] = {
         "kind": ("Kind of site; brand destinations are of kind 'brand'", ""),
         "active": ("Whether the sink is open that day (a launched platform is closed before its launch)", "true/false"),
         "minutes": ("Minutes all users spent there that day", "minutes"),
-        "share": ("Share of all minutes online spent there that day", "share, 0 to 1"),
+        "share": ("Share of all minutes online spent there that day (a sink of kind 'offline', the outside option: "
+                  "its share of the users' whole budget)", "share, 0 to 1"),
         "visitors": ("Users who spent at least one slot there that day", "people"),
         "members": ("Share of users who are members that night (1 for a sink open to everyone)", "share, 0 to 1"),
         "joins": ("Users who joined that night (a platform with members)", "people"),
@@ -71,6 +79,9 @@ DAILY: dict[str, dict[str, tuple[str, str]]] = {
         "adopters": ("Customers so far: users who have bought at least once", "people"),
         "new_adopters": ("Users who bought for the first time that day", "people"),
         "sales": ("Purchases that day, first and repeat", "sales"),
+        "last_touch_sales": ("That day's sales to users who saw one of the brand's impressions or visited its site "
+                             "in the last 7 days (today included)", "sales"),
+        "referrals": ("Conversations about the brand users took in that day (see the KPI referrals)", "conversations"),
         "revenue": ("Sales times price, that day", MONEY),
         "spend_to_date": ("Money spent so far", MONEY),
         "revenue_to_date": ("Revenue so far", MONEY),
@@ -79,7 +90,9 @@ DAILY: dict[str, dict[str, tuple[str, str]]] = {
     },
     "model": {
         "day": ("Day of the run", "day"),
-        "total_minutes": ("Minutes all users spent online that day", "minutes"),
+        "total_minutes": ("Minutes all users spent online that day (the outside option left out)", "minutes"),
+        "offline_minutes": ("Minutes all users spent on the outside option (sinks of kind 'offline') that day",
+                            "minutes"),
         "mean_savviness": ("Mean ad blindness of users (an impression's effect falls by this share)", "share, 0 to 1"),
         "open_sinks": ("Sinks open that day, brand destinations included", "sinks"),
     },
@@ -150,6 +163,9 @@ INCREMENTAL: dict[str, tuple[str, str]] = {
                                                    "sales; {currency}"),
     "incremental_roi_*": ("(margin x incremental revenue - spend) / spend", "ratio"),
     "roi_overstated_by_*": ("Attributed ROI minus incremental ROI, paired by replication", "ratio"),
+    "last_touch_sales_*, last_touch_roi_*": ("What last-touch attribution credits: sales to users touched (an "
+                                             "impression or a visit) in the 7 days before, and (margin x their "
+                                             "revenue - spend) / spend", "sales; ratio"),
     "mmm_roi_*, mmm_estimable, mmm_runs": ("ROI a media-mix model estimates from each run's own weekly sales and "
                                            "spend (adstock regression), and in how many runs it could be estimated",
                                            "ratio; runs"),

@@ -152,6 +152,17 @@ def sales(brand: "Brand") -> int:
     return brand.sales_today
 
 
+def last_touch_sales(brand: "Brand") -> int:
+    """Today's sales to users who saw one of the brand's impressions or visited its site in the last 7 days."""
+    return brand.last_touch_sales_today
+
+
+def referrals(brand: "Brand") -> float:
+    """Conversations about the brand users took in today: the sum over users of the speaking neighbours, each
+    weighted by its voice and by both users' share of the feed (§7.9; expected, not drawn)."""
+    return brand.referrals_today
+
+
 def revenue(brand: "Brand") -> float:
     return brand.sales_today * brand.price
 
@@ -214,6 +225,8 @@ BRAND_REPORTERS = {
     "adopters": adopters,
     "new_adopters": new_adopters,
     "sales": sales,
+    "last_touch_sales": last_touch_sales,
+    "referrals": referrals,
     "revenue": revenue,
     "spend_to_date": spend_to_date,
     "revenue_to_date": revenue_to_date,
@@ -229,7 +242,13 @@ def day(model: "AttentionModel") -> int:
 
 
 def total_minutes(model: "AttentionModel") -> float:
-    return float(sum(s.minutes_today for s in model.all_sinks))
+    """Today's minutes online: every sink but the outside option (kind 'offline')."""
+    return float(sum(s.minutes_today for s in model.all_sinks if s.kind != "offline"))
+
+
+def offline_minutes(model: "AttentionModel") -> float:
+    """Today's minutes spent on the outside option (sinks of kind 'offline'; 0 without one)."""
+    return float(sum(s.minutes_today for s in model.all_sinks if s.kind == "offline"))
 
 
 def mean_savviness(model: "AttentionModel") -> float:
@@ -243,6 +262,7 @@ def open_sinks(model: "AttentionModel") -> int:
 MODEL_REPORTERS = {
     "day": day,
     "total_minutes": total_minutes,
+    "offline_minutes": offline_minutes,
     "mean_savviness": mean_savviness,
     "open_sinks": open_sinks,
 }

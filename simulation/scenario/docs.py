@@ -18,6 +18,7 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("brands[]", config.BrandConfig),
     ("brands[].destination", config.DestinationConfig),
     ("market", config.MarketConfig),
+    ("market.source_trust", config.SourceTrustConfig),
     ("advertising", config.AdvertisingConfig),
     ("word_of_mouth", config.WordOfMouthConfig),
     ("relational", config.RelationalConfig),

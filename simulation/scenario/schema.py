@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Strategy = Literal["billboard", "relational", "mixed", "copycat", "influencer"]
 SinkKind = Literal[
     "social", "email", "game", "media", "entertainment", "portal", "search",
-    "messaging", "video", "software", "shopping", "other",
+    "messaging", "video", "software", "shopping", "other", "offline",
 ]
 #: Every kind of attention sink; a brand's own destination has the kind "brand".
 SINK_KINDS: tuple[str, ...] = typing.get_args(SinkKind) + ("brand",)
@@ -70,7 +70,7 @@ class SinkConfig(Strict):
     """A place where users spend time: a platform, a service or a site."""
 
     name: Name = Field(description="Unique name of the sink.")
-    kind: SinkKind = Field(description="Kind of site; users' tastes are per kind.")
+    kind: SinkKind = Field(description="Kind of site; users' tastes are per kind. 'offline' is the outside option: time a user's budget spends away from the web (no ads, no network effect), not counted in online time or shares; time on 'social' sinks is what lets word of mouth through (word_of_mouth.feed_minutes).")
     appeal: float = Field(0.0, ge=-20, le=20, description="Base utility of a slot spent here (logit scale).")
     ad_load: float = Field(0.0, ge=0, le=20, description="Ad impressions the sink can carry per minute of attention (0: no ads).")
     network_effect: float = Field(0.0, ge=0, le=20, description="Weight of the share of time a user's neighbours spent here yesterday.")
@@ -80,6 +80,13 @@ class SinkConfig(Strict):
     join_p: float = Field(0.0, ge=0, le=1, description="Daily chance that a non-member joins on their own (Bass p per day of the network Bass hazard of joining).")
     join_q: float = Field(0.0, ge=0, le=1, description="Daily chance that a non-member joins when every neighbour is a member (Bass q per day; pulled by the share of friends who are members).")
     lapse: float = Field(0.0, ge=0, le=1, description="Daily chance that a member leaves.")
+
+    @model_validator(mode="after")
+    def _offline_has_no_ads(self) -> "SinkConfig":
+        if self.kind == "offline" and (self.ad_load > 0 or self.network_effect > 0 or self.has_members):
+            raise ValueError("an 'offline' sink (the outside option) carries no ads, has no network effect and no members: "
+                             "leave ad_load, network_effect, members, join_p, join_q and lapse at their defaults")
+        return self
 
     @model_validator(mode="after")
     def _someone_can_join(self) -> "SinkConfig":
@@ -123,7 +130,7 @@ class BrandConfig(Strict):
     service_share: float = Field(0.5, ge=0, le=1, description="Share of relational spend on answering users; the rest goes to content.")
     cost_per_answer: float = Field(2.0, ge=0.001, le=1e9, description="Cost of answering one visitor at the destination.")
     content_scale: float = Field(500.0, ge=0.001, le=1e12, description="Daily content spend at which content adds ln 2 x content_pull to the destination's utility.")
-    initial_awareness: float = Field(0.05, ge=0, le=1, description="Awareness of the brand on day 0, the same for every user.")
+    initial_awareness: float = Field(0.05, ge=0, le=1, description="Awareness of the brand on day 0, the same for every user (with choice sets, also the chance that the brand comes to mind on the first day).")
     initial_trust: float = Field(0.0, ge=-1, le=1, description="Trust in the brand on day 0, the same for every user.")
     quality: float = Field(0.3, ge=-1, le=1, description="Product experience: a buyer's trust moves toward it at each purchase.")
     destination: DestinationConfig = Field(default_factory=DestinationConfig, description="The brand's own site or community page.")
@@ -148,13 +155,37 @@ def strategy_share(strategy: str, relational_share: float | None) -> float:
     return {"billboard": 0.0, "relational": 1.0, "influencer": 0.0}.get(strategy, relational_share or 0.0)
 
 
+class SourceTrustConfig(Strict):
+    """Trust by source: shares of consumers who trust each form of advertising completely or somewhat.
+
+    Defaults: Nielsen Global Online Consumer Survey, April 2009 (25,000 internet users in 50
+    countries; Nielsen, July 2009): recommendations from people known 90 %, brand websites 70 %,
+    online banner ads 33 %.
+    """
+
+    friend: float = Field(0.90, gt=0, le=1, description="A friend's recommendation (Nielsen 2009: 90 %); the reference the others are weighed against.")
+    brand_site: float = Field(0.70, ge=0, le=1, description="A brand's own website (Nielsen 2009: 70 %).")
+    banner: float = Field(0.33, ge=0, le=1, description="An online banner ad (Nielsen 2009: 33 %).")
+
+    @model_validator(mode="after")
+    def _friend_is_the_reference(self) -> "SourceTrustConfig":
+        for name in ("brand_site", "banner"):
+            if getattr(self, name) > self.friend:
+                raise ValueError(f"{name} ({getattr(self, name)}) is trusted more than a friend ({self.friend}): "
+                                 "weights are relative to a friend's recommendation and cannot exceed 1")
+        return self
+
+
 class MarketConfig(Strict):
     """Adoption and sales: the network Bass model driven by attention."""
 
     p: float = Field(0.004, ge=0, le=1, description="External pull: daily adoption probability of a fully exposed user (Bass p per day).")
     q: float = Field(0.05, ge=0, le=1, description="Word-of-mouth pull: daily adoption probability when every neighbour is a fully trusting adopter (Bass q per day).")
     exposure: Literal["attention", "full"] = Field(
-        "attention", description="attention: external pull only through impressions and visits a user actually gets; full: every user fully exposed (the Bass limit).")
+        "attention", description="attention: external pull only through impressions and visits a user actually gets; full: every user fully exposed (the Bass limit: no funnel).")
+    choice_set: bool = Field(False, description="A user considers a brand's site only on days the brand comes to mind, with probability equal to the user's awareness of it (true); false: every site is in every choice set and awareness adds ln(awareness + 0.001) to its utility.")
+    funnel: bool = Field(False, description="The external pull of impressions and visits works on aware users, scaled by trust: the purchase hazard takes it times awareness x (1 + trust) / 2, each source weighted by source_trust (true); false: on everyone alike, at full weight. Off with exposure: full.")
+    source_trust: SourceTrustConfig = Field(default_factory=SourceTrustConfig, description="How far people trust each source of a purchase nudge (Nielsen 2009); with the funnel, the external pull of a banner and of a brand's site is weighted by its trust relative to a friend's recommendation.")
     engagement_minutes: float = Field(10.0, gt=0, le=1440, description="Minutes at a brand's destination that give 63% of the full external pull.")
     repurchase_rate: float = Field(0.01, ge=0, le=1, description="Daily probability that a customer with trust 1 buys again (half of it at trust 0, none at -1).")
     experience_weight: float = Field(0.5, ge=0, le=1, description="Share of the distance to the product's quality that a buyer's trust moves at each purchase.")
@@ -172,6 +203,7 @@ class AdvertisingConfig(Strict):
     click_rate: float = Field(0.00225, ge=0, le=1, description="Chance that a naive, unfatigued user clicks an impression, worn out like its effect (clicks are observed as expected values). The default gives the 2010 baseline a click-through of about 0.1 % (DoubleClick 2009).")
     savviness_initial: float = Field(0.05, ge=0, lt=1, description="Ad blindness on day 0 (effect of an impression falls by this share).")
     savviness_growth: float = Field(0.02, ge=0, le=1, description="Savviness gained per thousand ads seen (of any advertiser), on the remaining naivety.")
+    savviness_decay: float = Field(0.0, ge=0, le=1, description="Share of the savviness above savviness_initial lost each day: ad blindness fades without ads and settles where growth and decay balance (0: it only grows; 0.01 is a half-life of 69 days).")
 
 
 class WordOfMouthConfig(Strict):
@@ -180,7 +212,9 @@ class WordOfMouthConfig(Strict):
     awareness_spread: float = Field(0.05, ge=0, le=1, description="Daily awareness gained from the share of neighbours who talk about the brand (customers, fans and critics).")
     trust_influence: float = Field(0.02, ge=0, le=1, description="Daily pull of a user's trust toward the opinions neighbours voice.")
     negativity_bias: float = Field(2.0, ge=0, le=100, description="Weight of a negative opinion against a positive one.")
-    grievance_fading: float = Field(0.1, ge=0, le=1, description="Share of the urge to repeat a grievance lost each day: a user who turns against a brand (trust falls below 0, or a crisis hits) complains at full voice that day, then less and less (0.1: a grievance is told for about 10 days).")
+    urge_fading: float = Field(0.1, ge=0, le=1, description="Share of the urge to talk of a fresh experience lost each day: a user who buys, is answered, or turns against a brand (trust falls below 0, or a crisis hits) speaks of it at full voice, then less and less (0.1: told for about 10 days).")
+    talk_threshold: float = Field(0.0, ge=0, le=1, description="Customers and fans speak well of a brand every day only while their trust is at least this (otherwise only with the urge of a fresh experience; a grievance is told while fresh). 0: every customer and fan who does not distrust the brand speaks.")
+    feed_minutes: float = Field(0.0, ge=0, le=1440, description="Minutes a day on social platforms (sinks of kind 'social') at which a user takes in all of the neighbours' talk; less time, proportionally less, both to post and to hear (a finite feed; 15 is about the mean social time of the 2010 web). 0: talk needs no attention.")
 
 
 class RelationalConfig(Strict):

@@ -9,7 +9,7 @@ section of docs/ODD.md. The phases are those of ODD §3, in its order:
     spread_word_of_mouth §7.9 (with §7.16's paid influencer voices)
     make_purchases       §7.10 network Bass hazard, §7.11 repurchase and experience
     learn_users          §7.13, the users' part (fatigue recovers, awareness is forgotten, trust fades toward
-                         the brand's baseline, grievances fade; a grievance is fresh where trust turned negative)
+                         the brand's baseline, the urge to talk fades; it is fresh after a purchase or where trust turned negative)
     join_and_lapse       §7.3a membership of platforms: the network Bass hazard of joining, lapses
 
 Random numbers (ODD §7.17). They are the engine's counter-based ones, here in
@@ -18,6 +18,7 @@ golden gamma), each day and use has its own stream key, and the counters are
 the engine's, so the reference makes the same draws as the engine:
 
     slots        stream 1,       counter i,                      24 random bits (float32)
+    choice sets  stream 5,       counter i x brands + b,         24 random bits (float32)
     impressions  stream 2,       counters (i x brands + b) x 64 onward (Poisson, 53 bits)
     purchases    stream 3,       counter i x brands + b,         53 bits
     membership   stream 4,       counter i x (sinks with members) + m, 53 bits
@@ -56,7 +57,8 @@ f32, f64 = np.float32, np.float64
 GAMMA = np.uint64(0x9E3779B97F4A7C15)  # the golden gamma of splitmix64
 M1 = np.uint64(0xBF58476D1CE4E5B9)
 M2 = np.uint64(0x94D049BB133111EB)
-STREAM_SLOTS, STREAM_IMPRESSIONS, STREAM_PURCHASES, STREAM_MEMBERSHIP, STREAM_ANSWERS = 1, 2, 3, 4, 16
+STREAM_SLOTS, STREAM_IMPRESSIONS, STREAM_PURCHASES, STREAM_MEMBERSHIP, STREAM_CONSIDER, STREAM_ANSWERS = 1, 2, 3, 4, 5, 16
+LAST_TOUCH_DAYS = 7  # last-touch attribution: an impression or a visit within this many days, today included
 POISSON_DRAWS = 64  # counters reserved per (user, brand) for a Poisson draw
 FIXED_POINT = 65535  # what neighbours hear: 1.0 is 65535
 
@@ -168,6 +170,7 @@ class World:
     network_effect: np.ndarray  # sinks: 0 if closed
     ad_load: np.ndarray  # sinks: 0 if closed
     destination_columns: np.ndarray  # brands
+    social_columns: np.ndarray  # the sinks of kind 'social' (whose minutes make a user's feed, §7.9)
     ad_mask: np.ndarray  # sinks x brands: the sinks each brand buys on
     impressions_wanted: np.ndarray  # brands
     answer_capacity: np.ndarray  # brands
@@ -194,6 +197,7 @@ class World:
             network_effect=np.array([s.network_effect if s.active else 0.0 for s in sinks]),
             ad_load=np.array([s.ad_load if s.active else 0.0 for s in sinks]),
             destination_columns=np.array([b.destination.column for b in brands]),
+            social_columns=np.array([s.column for s in sinks if s.kind == "social"], dtype=np.int64),
             ad_mask=np.array(model.ad_mask, dtype=bool),
             impressions_wanted=np.array([b.impressions_wanted for b in brands]),
             answer_capacity=np.array([b.answer_capacity for b in brands]),
@@ -224,17 +228,20 @@ class Users:
     reached: np.ndarray  # bool
     fan: np.ndarray  # bool
     seeded: np.ndarray  # bool: paid influencers today
-    grievance: np.ndarray  # brands x users, float32: the urge to repeat a grievance
+    urge: np.ndarray  # brands x users, float32: the urge to talk of a fresh experience
+    last_touch: np.ndarray  # brands x users, int32: the last day of an impression or a visit
     member: np.ndarray  # sinks with members x users, bool
     impressions: np.ndarray  # brands x users, float32: today's, set by deliver_exposures
     external: np.ndarray  # brands x users, float32: today's external pull, set by deliver_exposures
+    feed: np.ndarray  # users, float32: today's share of the feed, set by deliver_exposures
 
     @classmethod
-    def from_population(cls, pop, impressions: np.ndarray, external: np.ndarray) -> "Users":
-        """A copy of a Population's arrays, with today's impressions and external pull."""
-        names = [f.name for f in fields(cls) if f.name not in ("impressions", "external")]
+    def from_population(cls, pop, impressions: np.ndarray, external: np.ndarray, feed: np.ndarray) -> "Users":
+        """A copy of a Population's arrays, with today's impressions, external pull and feed."""
+        names = [f.name for f in fields(cls) if f.name not in ("impressions", "external", "feed")]
         return cls(**{name: np.array(getattr(pop, name), copy=True) for name in names},
-                   impressions=np.array(impressions, copy=True), external=np.array(external, copy=True))
+                   impressions=np.array(impressions, copy=True), external=np.array(external, copy=True),
+                   feed=np.array(feed, copy=True))
 
     def copy(self) -> "Users":
         return Users(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
@@ -251,8 +258,10 @@ def allocate_attention(users: Users, world: World) -> np.ndarray:
     """Today's slots (ODD §7.3, §7.4), in place. Float32, as the engine.
 
     U = taste + pull + (habit x s + network_effect x mean_N(s)) x (1 - saturation x s),
-    plus at a destination trust_pull x |trust| + ln(awareness + 0.001), with s =
-    yesterday's slots / S; a sink with members has weight 0 for a non-member;
+    plus at a destination trust_pull x |trust|, with s = yesterday's slots / S;
+    with choice sets a destination has weight 0 unless u < awareness (one
+    uniform per user and brand), without them its utility gains
+    ln(awareness + 0.001); a sink with members has weight 0 for a non-member;
     logit shares; c_j = min(S, floor(S C_j + u)) with C the cumulative shares
     in sink order and one u per user; slots are the steps of c.
 
@@ -270,13 +279,22 @@ def allocate_attention(users: Users, world: World) -> np.ndarray:
     saturated = f32(1) - f32(cfg.population.saturation * per_slot) * users.slots
     utility = users.taste[world.kind_of_sink] + world.pull.astype(f32)[:, None] + reinforcing * saturated
     utility[world.member_columns] = np.where(users.member, utility[world.member_columns], -np.inf)
-    utility[world.destination_columns] += (f32(cfg.relational.trust_pull) * np.abs(users.trust)
-                                           + np.log(users.awareness + f32(AWARENESS_FLOOR)))
+    destination = f32(cfg.relational.trust_pull) * np.abs(users.trust)
+    if cfg.market.choice_set:
+        brands = users.trust.shape[0]
+        counters = (np.arange(users.n, dtype=np.uint64)[None, :] * np.uint64(brands)
+                    + np.arange(brands, dtype=np.uint64)[:, None])
+        comes_to_mind = unit24(world.key(STREAM_CONSIDER), counters) < users.awareness
+        destination = np.where(comes_to_mind, destination, f32(-np.inf))
+    else:
+        destination = destination + np.log(users.awareness + f32(AWARENESS_FLOOR))
+    utility[world.destination_columns] += destination
     shifted = utility - utility.max(axis=0)
     weight = np.where(shifted > -87, np.exp(np.maximum(shifted, f32(-87))), f32(0))  # e^-87 and below: 0
     cumulative = np.cumsum(weight, axis=0)
     u = unit24(world.key(STREAM_SLOTS), np.arange(users.n))
-    argument = cumulative / cumulative[-1] * f32(slots) + u
+    with np.errstate(invalid="ignore"):  # a user with nothing to choose from (all weights 0) gets no slot
+        argument = np.where(cumulative[-1] > 0, cumulative / cumulative[-1] * f32(slots) + u, f32(0))
     upto = np.minimum(np.floor(argument), f32(slots))
     users.slots = np.diff(upto, axis=0, prepend=f32(0)).astype(np.uint8)
     return np.abs(argument - np.rint(argument)).min(axis=0)
@@ -359,15 +377,27 @@ def deliver_exposures(users: Users, world: World) -> Exposures:
     users.fatigue[:] = users.fatigue + shown * adv.fatigue_per_impression
     trust = users.trust.astype(f64)
     users.trust[:] = np.where(answered, trust + cfg.relational.answer_trust_gain * (1.0 - trust), trust)
+    users.urge[:] = np.where(answered, f32(1), users.urge)  # an answer is a fresh experience to tell (§7.9)
+    users.last_touch[:] = np.where((shown > 0) | visiting, world.day, users.last_touch)
     awareness = users.awareness.astype(f64)
     users.awareness[:] = awareness + (1.0 - awareness) * pull
-    users.external = np.ones((brands, n), dtype=f32) if market.exposure == "full" else pull.astype(f32)
+    # the hazard's external pull: each source weighted by trust in it against a friend's word (Nielsen 2009)
+    sources = market.source_trust
+    banner, site = (sources.banner / sources.friend, sources.brand_site / sources.friend) if market.funnel else (1, 1)
+    engagement = np.where(visiting, 1.0 - unengaged.astype(f64), 0.0)
+    persuasion = 1.0 - (1.0 - banner * response.astype(f64)) * (1.0 - site * engagement)
+    users.external = np.ones((brands, n), dtype=f32) if market.exposure == "full" else persuasion.astype(f32)
     users.impressions = shown.astype(f32)
     users.reached |= shown > 0
     users.fan |= visiting
     savviness = users.savviness.astype(f64)
     growth = adv.savviness_growth / 1000.0
-    users.savviness[:] = np.minimum(savviness + growth * ads_seen * minutes_per_slot * (1.0 - savviness), 1.0)
+    grown = np.minimum(savviness + growth * ads_seen * minutes_per_slot * (1.0 - savviness), 1.0)
+    users.savviness[:] = adv.savviness_initial + (grown - adv.savviness_initial) * (1.0 - adv.savviness_decay)
+    # §7.9 the feed: today's minutes on social platforms against word_of_mouth.feed_minutes
+    social_minutes = users.slots[world.social_columns].sum(axis=0, dtype=f64) * minutes_per_slot
+    feed_minutes = cfg.word_of_mouth.feed_minutes
+    users.feed = (np.minimum(social_minutes / feed_minutes, 1.0) if feed_minutes > 0 else np.ones(n)).astype(f32)
 
     return Exposures(
         answered=answered, impressions=shown.sum(axis=1), reach=np.count_nonzero(shown, axis=1),
@@ -382,51 +412,62 @@ def heard_as(values: np.ndarray) -> np.ndarray:
     return np.floor(np.asarray(values, dtype=f64) * FIXED_POINT + 0.5).astype(np.int64)
 
 
-def spread_word_of_mouth(users: Users, world: World) -> np.ndarray:
+def spread_word_of_mouth(users: Users, world: World) -> tuple[np.ndarray, np.ndarray]:
     """Neighbours' voices move awareness and trust (ODD §7.9, paid voices §7.16), in place.
 
-    A user's voice weight is the grievance where trust < 0, else 1 for a
-    customer, a fan or a paid influencer and 0 for anyone else (a paid
-    influencer: 1 always); advocate = adopted x max(trust, 0), at least
-    paid_voice if seeded; the voice is weight x trust, carried as its positive
-    and negative parts (a paid voice: at least paid_voice, never negative),
-    O = mean(positive) - negativity_bias x mean(negative). Listening is the
-    neighbours' mean weight. Returns Q, the neighbours' mean advocacy (brands x users).
+    A user's voice weight is 1 for a paid influencer, else the larger of the
+    urge to talk (of a fresh experience) and 1 for a customer or fan whose
+    trust is at least talk_threshold; advocate = adopted x max(trust, 0), at
+    least paid_voice if seeded; the voice is weight x trust, carried as its
+    positive and negative parts (a paid voice: at least paid_voice, never
+    negative). Every figure a user says is scaled by the user's feed share, and
+    what a user hears (the neighbours' means) by the listener's: talk passes
+    in proportion to both users' social time. O = mean(positive) -
+    negativity_bias x mean(negative); listening is the mean weight. Returns Q,
+    the neighbours' mean advocacy, and the conversations each user took in
+    (listening x degree), both brands x users.
     """
     cfg = world.config
     wom, paid = cfg.word_of_mouth, cfg.relational.paid_voice
     brands = users.trust.shape[0]
     trust = users.trust.astype(f64)
     seeded = users.seeded
-    engaged = users.adopted | users.fan | seeded
-    weight = np.where(seeded, 1.0, np.where(trust < 0, users.grievance.astype(f64), engaged * 1.0))
+    strong = (users.adopted | users.fan) & (trust >= wom.talk_threshold)
+    weight = np.where(seeded, 1.0, np.maximum(users.urge.astype(f64), strong * 1.0))
     advocate = np.where(seeded, np.maximum(users.adopted * np.maximum(trust, 0), paid), users.adopted * np.maximum(trust, 0))
     positive = np.where(seeded, np.maximum(weight * np.maximum(trust, 0), paid), weight * np.maximum(trust, 0))
     negative = np.where(seeded, 0.0, weight * np.maximum(-trust, 0))
-    said = np.vstack([heard_as(advocate), heard_as(weight), heard_as(positive), heard_as(negative)])
-    heard = world.graph.neighbour_mean(said) / FIXED_POINT
+    feed = users.feed.astype(f64)
+    said = np.vstack([heard_as(advocate * feed), heard_as(weight * feed), heard_as(positive * feed),
+                      heard_as(negative * feed)])
+    heard = world.graph.neighbour_mean(said) / FIXED_POINT * feed
     q_pull, listening = heard[:brands], heard[brands:2 * brands]
+    conversations = listening * world.graph.degree
     opinion = heard[2 * brands:3 * brands] - wom.negativity_bias * heard[3 * brands:]
     awareness = users.awareness.astype(f64)
     users.awareness[:] = awareness + wom.awareness_spread * listening * (1.0 - awareness)
     users.trust[:] = np.clip(trust + wom.trust_influence * (opinion - listening * trust), -1.0, 1.0)
-    return q_pull
+    return q_pull, conversations
 
 
-def make_purchases(users: Users, world: World, q_pull: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def make_purchases(users: Users, world: World, q_pull: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First purchases by the network Bass hazard, repeat purchases, product experience (ODD §7.10, §7.11), in place.
 
-    h = 1 - (1 - p x external)(1 - q x Q); g = repurchase_rate (1 + trust) / 2;
+    h = 1 - (1 - p x external x funnel)(1 - q x Q), the funnel awareness x (1 + trust) / 2
+    (1 without it, or with exposure full); g = repurchase_rate (1 + trust) / 2;
     one uniform per user and brand: a non-adopter buys if u < h, an adopter if
     u < g; a buyer's trust moves experience_weight of the way to quality.
-    Returns the day's first purchases and sales per brand.
+    Returns the day's first purchases, sales, and sales to users touched
+    (an impression or a visit) in the last LAST_TOUCH_DAYS days, per brand.
     """
     market = world.config.market
     brands, n = users.trust.shape
     counters = np.arange(n, dtype=np.uint64)[None, :] * np.uint64(brands) + np.arange(brands, dtype=np.uint64)[:, None]
     draw = unit53(world.key(STREAM_PURCHASES), counters)
-    hazard = 1.0 - (1.0 - market.p * users.external.astype(f64)) * (1.0 - market.q * q_pull)
     trust = users.trust.astype(f64)
+    funnel = (users.awareness.astype(f32).astype(f64) * (1.0 + trust) * 0.5
+              if market.funnel and market.exposure != "full" else 1.0)
+    hazard = 1.0 - (1.0 - market.p * users.external.astype(f64) * funnel) * (1.0 - market.q * q_pull)
     again = market.repurchase_rate * (1.0 + trust) * 0.5
     new = ~users.adopted & (draw < hazard)
     repeat = users.adopted & (draw < again)
@@ -436,17 +477,18 @@ def make_purchases(users: Users, world: World, q_pull: np.ndarray) -> tuple[np.n
     users.purchases += buying
     quality = world.quality[:, None]
     users.trust[:] = np.where(buying, trust + market.experience_weight * (quality - trust), trust)
-    return np.count_nonzero(new, axis=1), np.count_nonzero(buying, axis=1)
+    touched = buying & (world.day - users.last_touch < LAST_TOUCH_DAYS)
+    return np.count_nonzero(new, axis=1), np.count_nonzero(buying, axis=1), np.count_nonzero(touched, axis=1)
 
 
-def learn_users(users: Users, world: World, trust_before: np.ndarray) -> None:
-    """The night (ODD §7.13), the users' part, in place: a grievance is fresh (1) where trust is negative
-    tonight and was not before word of mouth (`trust_before`), then grievances fade; fatigue recovers,
-    awareness is forgotten, trust fades toward the brand's baseline."""
+def learn_users(users: Users, world: World, trust_before: np.ndarray, bought: np.ndarray) -> None:
+    """The night (ODD §7.13), the users' part, in place: the urge to talk is fresh (1) where a user `bought`
+    today or where trust is negative tonight and was not before word of mouth (`trust_before`), then it
+    fades; fatigue recovers, awareness is forgotten, trust fades toward the brand's baseline."""
     cfg = world.config
-    turned = (users.trust < 0) & (trust_before >= 0)
-    grievance = np.where(turned, 1.0, users.grievance.astype(f64))
-    users.grievance[:] = grievance * (1.0 - cfg.word_of_mouth.grievance_fading)
+    fresh = bought | ((users.trust < 0) & (trust_before >= 0))
+    urge = np.where(fresh, 1.0, users.urge.astype(f64))
+    users.urge[:] = urge * (1.0 - cfg.word_of_mouth.urge_fading)
     users.fatigue[:] = users.fatigue.astype(f64) * (1.0 - cfg.advertising.fatigue_recovery)
     users.awareness[:] = users.awareness.astype(f64) * (1.0 - cfg.market.awareness_forgetting)
     baseline = world.baseline[:, None]
@@ -476,9 +518,11 @@ def users_day(users: Users, world: World) -> dict:
     margin = allocate_attention(users, world)
     exposures = deliver_exposures(users, world)
     trust_before = users.trust.copy()
-    q_pull = spread_word_of_mouth(users, world)
-    new, sales = make_purchases(users, world, q_pull)
-    learn_users(users, world, trust_before)
+    q_pull, conversations = spread_word_of_mouth(users, world)
+    purchases_before = users.purchases.copy()
+    new, sales, last_touch_sales = make_purchases(users, world, q_pull)
+    learn_users(users, world, trust_before, users.purchases > purchases_before)
     joins, lapses = join_and_lapse(users, world)
     return {"slot_margin": margin, "exposures": exposures, "new_adopters": new, "sales": sales,
-            "joins": joins, "lapses": lapses}
+            "last_touch_sales": last_touch_sales, "referrals": conversations.sum(axis=1), "joins": joins,
+            "lapses": lapses}
