@@ -382,7 +382,7 @@ class NaiveUser(mesa.Agent):
                     self.urge[b] = 1.0
             unmoved = unengaged(stay, p.engagement_minutes)
             pull = external_pull(response, unmoved, visiting)
-            external[b] = bass_external(persuaded(response, 1.0 - unmoved, p.banner_weight, p.site_weight),
+            external[b] = bass_external(persuaded(response, unmoved, visiting, p.banner_weight, p.site_weight),
                                         p.full_exposure)
             self.awareness[b] = awareness_after_exposure(self.awareness[b], pull)
             self.fatigue[b] = fatigue_after_impressions(self.fatigue[b], shown, p.fatigue_per_impression)

@@ -87,7 +87,8 @@ def test_hazard_repurchase_and_voice():
     assert (funnel(0.0, 1.0, True), funnel(0.5, 0.0, True), funnel(1.0, -1.0, True), funnel(0.0, -1.0, False)) == (
         0.0, 0.25, 0.0, 1.0)
     # trust by source: a banner's and a site's pull weighted against a friend's word, as independent chances
-    assert python_of(rule.persuaded)(0.5, 0.2, 0.4, 0.8) == pytest.approx(1 - (1 - 0.2) * (1 - 0.16))
+    assert python_of(rule.persuaded)(0.5, 0.8, True, 0.4, 0.8) == pytest.approx(1 - (1 - 0.2) * (1 - 0.16))
+    assert python_of(rule.persuaded)(0.5, 1.0, False, 0.4, 0.8) == pytest.approx(0.2)
     # choice sets: an unconsidered site has weight 0; without choice sets awareness weighs the site instead
     pull_of = python_of(rule.destination_pull)
     assert pull_of(-0.5, 0.2, 1.0, 1e-3, False, True) == -math.inf

@@ -361,6 +361,7 @@ def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start,
     awareness, trust, fatigue = users.awareness[b], users.trust[b], users.fatigue[b]
     reached, fan, adopted, seeded = users.reached[b], users.fan[b], users.adopted[b], users.seeded[b]
     urge, last_touch = users.urge[b], users.last_touch[b]
+    banner_weight, site_weight = np.float32(params.banner_weight), np.float32(params.site_weight)
     delivered = reached_today = answers = engaged = first_impressions = first_clicks = all_clicks = 0.0
     for k in range(np.uint64(size)):
         i = np.uint64(start) + k
@@ -385,8 +386,7 @@ def _expose(users, params, b, shown, worn, kept, unengaged, scale, stays, start,
         urge[i] = 1.0 if answered else urge[i]
         last_touch[i] = day if (count > 0.0) | visiting else last_touch[i]
         awareness[i] = rule.awareness_after_exposure(awareness[i], pull)
-        persuasion = rule.persuaded(np.float32(1.0) - kept[k], np.float32(1.0) - unengaged[k], params.banner_weight,
-                                    params.site_weight)
+        persuasion = rule.persuaded(response, unengaged[k], visiting, banner_weight, site_weight)
         external[i] = rule.bass_external(persuasion, params.full_exposure)
         impressions[i] = count
     total[0] += delivered

@@ -171,7 +171,7 @@ def savviness_after_ads(savviness, ads_seen, per_ad, initial, kept):
     """§7.8: savviness grows toward 1 with every ad seen, of any brand (per_ad = growth per 1,000 / 1,000),
     then fades toward its initial level (kept = 1 - savviness_decay): it settles where the two balance."""
     grown = min(savviness + per_ad * ads_seen * (1.0 - savviness), 1.0)
-    return initial + (grown - initial) * kept
+    return grown if kept >= 1.0 else initial + (grown - initial) * kept  # (no decay: exactly the growth)
 
 
 @scalar
@@ -236,10 +236,14 @@ def adoption_hazard(external, advocacy):
 
 
 @scalar
-def persuaded(pull_of_ads, pull_of_visit, banner_weight, site_weight):
-    """§7.8, §7.10: the external pull as a purchase hazard counts it: each source weighted by how far
-    people trust it against a friend's recommendation (Nielsen 2009), combined as independent chances."""
-    return 1.0 - (1.0 - banner_weight * pull_of_ads) * (1.0 - site_weight * pull_of_visit)
+def persuaded(ad_response, unengaged, visiting, banner_weight, site_weight):
+    """§7.8, §7.10: the external pull as a purchase hazard counts it: the ads' response and the visit's
+    engagement (1 - unengaged), each weighted by how far people trust its source against a friend's
+    recommendation (Nielsen 2009), combined as independent chances. At weights 1 it is `external_pull`
+    to the last bit (1 - site_weight + site_weight x unengaged is then unengaged exactly)."""
+    from_ads = banner_weight * ad_response
+    return (np.float32(1.0) - (np.float32(1.0) - from_ads) * (np.float32(1.0) - site_weight + site_weight * unengaged)
+            if visiting else from_ads)
 
 
 @scalar

@@ -72,6 +72,7 @@ class AttentionModel(mesa.Model):
         opening = [s.members if s.active else 0.0 for s in self.all_sinks if s.has_members]
         self.population = Population(users=n, config=config.population, advertising=config.advertising,
                                      brands=config.brands, sinks=len(self.all_sinks), kinds=len(SINK_KINDS),
+                                     outside_option=any(s.kind == "offline" for s in self.all_sinks),
                                      members=opening, rng=self.rng)
         for row, column in enumerate(self.member_columns):
             self.all_sinks[column].member_count = int(self.population.member[row].sum())

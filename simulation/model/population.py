@@ -23,12 +23,16 @@ class Population:
 
     def __init__(self, *, users: int, config: PopulationConfig, advertising: AdvertisingConfig,
                  brands: list[BrandConfig], sinks: int, kinds: int, members: list[float],
-                 rng: np.random.Generator) -> None:
-        """`members`: for each sink with members (§7.3a), the share of users who are members on day 0."""
+                 rng: np.random.Generator, outside_option: bool = False) -> None:
+        """`members`: for each sink with members (§7.3a), the share of users who are members on day 0.
+        The last kind is 'offline': its taste is drawn only with an `outside_option` (0 otherwise)."""
         n, b = users, len(brands)
         self.n = n
         self.budget = _daily_minutes(n, config.minutes_mean, config.minutes_sd, rng)
-        self.taste = rng.normal(0.0, config.taste_sd, size=(kinds, n)).astype(np.float32)
+        self.taste = np.zeros((kinds, n), dtype=np.float32)
+        self.taste[:kinds - 1] = rng.normal(0.0, config.taste_sd, size=(kinds - 1, n))
+        if outside_option:
+            self.taste[kinds - 1] = rng.normal(0.0, config.taste_sd, size=n)
         self.slots = np.zeros((sinks, n), dtype=np.uint8)  # today's split; yesterday's at the start of a day
         self.savviness = np.full(n, advertising.savviness_initial, dtype=np.float32)
         self.awareness = _per_brand([c.initial_awareness for c in brands], n)

@@ -18,7 +18,9 @@ SinkKind = Literal[
     "messaging", "video", "software", "shopping", "other", "offline",
 ]
 #: Every kind of attention sink; a brand's own destination has the kind "brand".
-SINK_KINDS: tuple[str, ...] = typing.get_args(SinkKind) + ("brand",)
+#: 'offline' comes last: a population's tastes for the site kinds and 'brand' are drawn first, in this order,
+#: and one for 'offline' only in a scenario with an outside option (a run without one draws as before it existed).
+SINK_KINDS: tuple[str, ...] = tuple(k for k in typing.get_args(SinkKind) if k != "offline") + ("brand", "offline")
 
 #: Names: letters (any alphabet), digits, spaces and _ & ' - ; no dot, since --set paths use dots.
 NAME_PATTERN = r"^\w[\w &'-]*$"

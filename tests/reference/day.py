@@ -384,8 +384,9 @@ def deliver_exposures(users: Users, world: World) -> Exposures:
     # the hazard's external pull: each source weighted by trust in it against a friend's word (Nielsen 2009)
     sources = market.source_trust
     banner, site = (sources.banner / sources.friend, sources.brand_site / sources.friend) if market.funnel else (1, 1)
-    engagement = np.where(visiting, 1.0 - unengaged.astype(f64), 0.0)
-    persuasion = 1.0 - (1.0 - banner * response.astype(f64)) * (1.0 - site * engagement)
+    banner, site = f32(banner), f32(site)  # float32, as the response (at weights 1: the pull above, exactly)
+    from_ads = banner * response
+    persuasion = np.where(visiting, f32(1) - (f32(1) - from_ads) * (f32(1) - site + site * unengaged), from_ads)
     users.external = np.ones((brands, n), dtype=f32) if market.exposure == "full" else persuasion.astype(f32)
     users.impressions = shown.astype(f32)
     users.reached |= shown > 0
@@ -393,7 +394,8 @@ def deliver_exposures(users: Users, world: World) -> Exposures:
     savviness = users.savviness.astype(f64)
     growth = adv.savviness_growth / 1000.0
     grown = np.minimum(savviness + growth * ads_seen * minutes_per_slot * (1.0 - savviness), 1.0)
-    users.savviness[:] = adv.savviness_initial + (grown - adv.savviness_initial) * (1.0 - adv.savviness_decay)
+    kept = 1.0 - adv.savviness_decay
+    users.savviness[:] = grown if kept >= 1.0 else adv.savviness_initial + (grown - adv.savviness_initial) * kept
     # §7.9 the feed: today's minutes on social platforms against word_of_mouth.feed_minutes
     social_minutes = users.slots[world.social_columns].sum(axis=0, dtype=f64) * minutes_per_slot
     feed_minutes = cfg.word_of_mouth.feed_minutes
