@@ -68,3 +68,12 @@ def test_graph_path_is_relative_to_the_scenario(tmp_path, write_yaml):
     (tmp_path / "g.txt").write_text("0 1\n1 2\n2 0\n")
     loaded = load_scenario(write_yaml(small_data(network={"kind": "file", "path": "g.txt"})))
     assert loaded.scenario.network.path == str((tmp_path / "g.txt").resolve())
+
+
+def test_a_finite_feed_needs_a_social_platform(write_yaml):
+    sinks = [{"name": "mail", "kind": "email", "ad_load": 0.3}]
+    with pytest.raises(ScenarioError, match="no sink is of kind 'social'"):
+        load_scenario(write_yaml(small_data(sinks=sinks, events=[], word_of_mouth={"feed_minutes": 15})))
+    load_scenario(write_yaml(small_data(sinks=sinks, events=[], word_of_mouth={"feed_minutes": 0})))  # no limit: fine
+    launch = {"type": "platform_launch", "day": 5, "sink": {"name": "later", "kind": "social"}}
+    load_scenario(write_yaml(small_data(sinks=sinks, events=[launch], word_of_mouth={"feed_minutes": 15})))

@@ -43,7 +43,7 @@ class DayParameters(NamedTuple):
     funnel: bool  # §7.10: the external pull works on aware users, scaled by trust
     full_exposure: bool  # §7.10: p applies to everyone (the classic Bass model), not through attention
     paid_voice: float  # §7.16
-    talk_threshold: float  # §7.9: |trust| from which customers and fans speak
+    talk_threshold: float  # §7.9: trust from which customers and fans speak well of a brand every day
     feed_minutes: float  # §7.9: social-platform minutes at which a user takes in the whole feed (0: no limit)
     awareness_spread: float  # §7.9
     trust_influence: float  # §7.9

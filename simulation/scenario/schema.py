@@ -35,7 +35,7 @@ class PopulationConfig(Strict):
     """The users: one per node of the social graph."""
 
     users: int = Field(10_000, ge=2, le=50_000_000, description="Number of users (nodes of the graph).")
-    minutes_mean: float = Field(70.0, gt=0, le=1440, description="Mean daily time online, in minutes.")
+    minutes_mean: float = Field(70.0, gt=0, le=1440, description="Mean daily time online, in minutes (with an 'offline' sink, the outside option, the time budget it shares with the web).")
     minutes_sd: float = Field(35.0, ge=0, le=1440, description="Standard deviation of daily time online across users (gamma distributed).")
     slots_per_day: int = Field(24, ge=1, le=255, description="A user's day is split into this many equal slots, each spent on one sink.")
     taste_sd: float = Field(0.5, ge=0, le=5, description="Spread of users' taste for each kind of site (standard deviation of a normal term in utility).")
@@ -310,6 +310,15 @@ class Scenario(Strict):
     events: list[Event] = Field(default_factory=list, description="Scheduled events: platform_launch, platform_close, crisis, budget_change, strategy_change.")
     collect: CollectConfig = Field(default_factory=CollectConfig, description="Optional per-user data.")
     arms: list[ArmConfig] = Field(default_factory=list, description="Alternatives that `compare` runs side by side (ignored by `run`).")
+
+    @model_validator(mode="after")
+    def _a_feed_needs_a_social_platform(self) -> "Scenario":
+        launched = [e.sink for e in self.events if e.type == "platform_launch"]
+        if self.word_of_mouth.feed_minutes > 0 and not any(s.kind == "social" for s in [*self.sinks, *launched]):
+            raise ValueError(f"word_of_mouth.feed_minutes is {self.word_of_mouth.feed_minutes}, but no sink is of kind "
+                             "'social': talk passes through time on social platforms, so nobody would ever hear of a "
+                             "brand; add a 'social' sink or set feed_minutes to 0 (talk needs no attention)")
+        return self
 
 
 #: The schema model of each event type.
