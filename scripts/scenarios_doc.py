@@ -106,10 +106,13 @@ def comparison_section(name: str, claims: str, kpis: tuple[str, ...], replicatio
                     row = pd.Series({**d, "brand": brand, "arm": f"{second} - {first}", "first": first,
                                      "second": second})
                     sentences.append(difference_sentence(row, kpi, by_arm=True))
-    fig = Figure(figsize=(12, 4), layout="constrained")
-    for ax, (column, label) in zip(fig.subplots(1, 3), (("adopters", "customers"), ("trust", "mean trust"),
-                                                        ("revenue_to_date", "revenue to date"))):
+    fig = Figure(figsize=(12, 4.6), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, (column, label) in zip(axes, (("adopters", "customers"), ("trust", "mean trust"),
+                                          ("revenue_to_date", "revenue to date"))):
         plot_over_time(result.series, column, ax, label=label, group=["arm", "brand"] if result.by_arm else ["brand"])
+    handles, names = axes[0].get_legend_handles_labels()  # which line is which: one legend under the panels
+    fig.legend(handles, names, loc="outside lower center", ncols=min(len(names), 4), frameon=False)
     fig.savefig(FIGURES / f"{name}.png", dpi=90, metadata={"Software": None})
     return lines + sentences + ["", *table, "", f"![{name}](scenarios/{name}.png)", ""]
 
