@@ -407,7 +407,7 @@ class NaiveUser(mesa.Agent):
                                           listening)
             draw = m.random.random()
             bought = buys(draw, self.adopted[b], repurchase_probability(trust, p.repurchase_rate),
-                          adoption_hazard(p.p * external[b] * funnel(aware, trust, p.funnel and not p.full_exposure),
+                          adoption_hazard(p.p * external[b] * funnel(aware, trust, p.funnel),
                                           p.q * advocacy))
             if bought and not self.adopted[b]:
                 self.adopted[b] = True

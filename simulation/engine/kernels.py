@@ -543,7 +543,6 @@ def _listen_and_buy(users, params, degree, b, advocacy, listening, positive, neg
     spread = params.awareness_spread * to_unit
     influence = params.trust_influence * to_unit
     q = params.q * to_unit
-    gated = params.funnel & (not params.full_exposure)
     first_purchases = 0.0
     sales = 0.0
     touched_sales = 0.0
@@ -559,7 +558,7 @@ def _listen_and_buy(users, params, degree, b, advocacy, listening, positive, neg
                                        params.negativity_bias, heard_weight)
         draw = unit(key, i * brands + np.uint64(b))
         was = adopted[i]
-        hazard = rule.adoption_hazard(params.p * external[i] * rule.funnel(aware, t, gated), q * advocacy[k] * heeding)
+        hazard = rule.adoption_hazard(params.p * external[i] * rule.funnel(aware, t, params.funnel), q * advocacy[k] * heeding)
         buying = rule.buys(draw, was, rule.repurchase_probability(t, params.repurchase_rate), hazard)
         newly = buying > was
         adopted[i] = was | buying
@@ -573,7 +572,7 @@ def _listen_and_buy(users, params, degree, b, advocacy, listening, positive, neg
         awareness[i] = rule.overnight(aware, params.awareness_kept)
         first_purchases += 1.0 if newly else 0.0
         sales += 1.0 if buying else 0.0
-        touched_sales += 1.0 if buying & (day - last_touch[i] < params.last_touch_days) else 0.0
+        touched_sales += 1.0 if buying & rule.touched_lately(day, last_touch[i], params.last_touch_days) else 0.0
     counts[0] += first_purchases
     counts[1] += sales
     counts[2] += touched_sales

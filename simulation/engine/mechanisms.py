@@ -247,6 +247,13 @@ def persuaded(ad_response, unengaged, visiting, banner_weight, site_weight):
 
 
 @scalar
+def touched_lately(day, last_touch, window):
+    """§4 Observation: last-touch attribution credits a sale to a brand whose impression or site the buyer met
+    within the last `window` days, today included."""
+    return day - last_touch < window
+
+
+@scalar
 def funnel(awareness, trust, gated):
     """§7.10: the share of the external pull that works on a user: only on the aware, more on the trusting
     (awareness x (1 + trust) / 2); 1 without the funnel (the Bass limit, `market.exposure: full`)."""

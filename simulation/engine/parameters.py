@@ -40,7 +40,7 @@ class DayParameters(NamedTuple):
     savviness_kept: float  # §7.8: 1 - savviness decay
     banner_weight: float  # §7.8: trust in banner ads / trust in a friend's recommendation (Nielsen 2009)
     site_weight: float  # §7.8: trust in brand websites / trust in a friend's recommendation
-    funnel: bool  # §7.10: the external pull works on aware users, scaled by trust
+    funnel: bool  # §7.10: the external pull works on aware users, scaled by trust (never with exposure full)
     full_exposure: bool  # §7.10: p applies to everyone (the classic Bass model), not through attention
     paid_voice: float  # §7.16
     talk_threshold: float  # §7.9: trust from which customers and fans speak well of a brand every day
@@ -62,6 +62,7 @@ class DayParameters(NamedTuple):
 def day_parameters(config: Scenario) -> DayParameters:
     """The kernels' parameters of a scenario."""
     population, advertising, market = config.population, config.advertising, config.market
+    funnel = market.funnel and market.exposure != "full"  # the Bass limit has no funnel
     wom, relational = config.word_of_mouth, config.relational
     per_slot_share = 1.0 / population.slots_per_day
     return DayParameters(
@@ -80,9 +81,9 @@ def day_parameters(config: Scenario) -> DayParameters:
         savviness_per_ad=advertising.savviness_growth / 1000.0,
         savviness_initial=float(advertising.savviness_initial),
         savviness_kept=1.0 - advertising.savviness_decay,
-        banner_weight=market.source_trust.banner / market.source_trust.friend if market.funnel else 1.0,
-        site_weight=market.source_trust.brand_site / market.source_trust.friend if market.funnel else 1.0,
-        funnel=bool(market.funnel),
+        banner_weight=market.source_trust.banner / market.source_trust.friend if funnel else 1.0,
+        site_weight=market.source_trust.brand_site / market.source_trust.friend if funnel else 1.0,
+        funnel=funnel,
         full_exposure=market.exposure == "full",
         paid_voice=float(relational.paid_voice),
         talk_threshold=float(wom.talk_threshold),

@@ -48,11 +48,8 @@ def incremental_table(runs: pd.DataFrame, counterfactual: pd.DataFrame, pairs: l
             continue
         spend = both["spend"].to_numpy(dtype=float)
         incremental_revenue = both["revenue"].to_numpy(dtype=float) - both["revenue_zero"].to_numpy(dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            incremental_roi = np.where(spend > 0, (margin * incremental_revenue - spend) / spend, np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            last_touch_roi = np.where(spend > 0, (margin * both["last_touch_revenue"].to_numpy(dtype=float) - spend)
-                                      / spend, np.nan)
+        incremental_roi = _roi(margin, incremental_revenue, spend)
+        last_touch_roi = _roi(margin, both["last_touch_revenue"].to_numpy(dtype=float), spend)
         row = {"arm": arm, "brand": brand, "n": int(len(both)), "margin": margin}
         for name, values in (("sales", both["sales"]), ("sales_at_zero_spend", both["sales_zero"]),
                              ("revenue", both["revenue"]), ("roi", both["roi"]),
@@ -76,6 +73,12 @@ def incremental_table(runs: pd.DataFrame, counterfactual: pd.DataFrame, pairs: l
                         "mmm_estimable": int(np.isfinite(mmm_roi).sum()), "mmm_runs": len(fits)})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _roi(margin: float, revenue: np.ndarray, spend: np.ndarray) -> np.ndarray:
+    """(margin x revenue - spend) / spend, run by run; NaN where nothing was spent."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(spend > 0, (margin * revenue - spend) / spend, np.nan)
 
 
 # ---------------------------------------------------------------- what a dashboard would attribute

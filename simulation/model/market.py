@@ -67,12 +67,13 @@ class AttentionModel(mesa.Model):
             self.ad_mask[brand.ad_columns, brand.index] = True
         self.destination_columns = np.array([b.destination.column for b in self.brands], dtype=np.int64)
         self.kind_of_sink = np.array([SINK_KINDS.index(s.kind) for s in self.all_sinks], dtype=np.int64)
+        self.offline = np.array([s.kind == "offline" for s in self.all_sinks])  # the outside option's columns
 
         self.member_columns = np.array([s.column for s in self.all_sinks if s.has_members], dtype=np.int64)
         opening = [s.members if s.active else 0.0 for s in self.all_sinks if s.has_members]
         self.population = Population(users=n, config=config.population, advertising=config.advertising,
                                      brands=config.brands, sinks=len(self.all_sinks), kinds=len(SINK_KINDS),
-                                     outside_option=any(s.kind == "offline" for s in self.all_sinks),
+                                     outside_option=bool(self.offline.any()),
                                      members=opening, rng=self.rng)
         for row, column in enumerate(self.member_columns):
             self.all_sinks[column].member_count = int(self.population.member[row].sum())
@@ -183,8 +184,7 @@ class AttentionModel(mesa.Model):
             brand.visitors_today = int(visitors[b])
             brand.answers_today = int(answers[b])
             brand.engaged_minutes_today = float(engaged[b])
-        offline = np.array([sink.kind == "offline" for sink in self.all_sinks])
-        online, whole_day = per_sink[~offline].sum(), per_sink.sum()
+        online, whole_day = per_sink[~self.offline].sum(), per_sink.sum()
         for sink in self.all_sinks:
             sink.minutes_today = float(per_sink[sink.column])
             sink.visitors_today = int(sink_visitors[sink.column])
