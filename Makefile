@@ -8,7 +8,7 @@ setup:
 	@$(PY) -m simulation.engine.warm
 
 run: setup
-	$(PY) run.py run scenarios/relational_vs_billboard.yaml --out results/relational_vs_billboard --force
+	$(PY) run.py run scenarios/relational_vs_billboard.yaml --incremental --out results/relational_vs_billboard --force
 
 test: setup
 	$(PY) -m pytest -q

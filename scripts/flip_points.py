@@ -134,8 +134,9 @@ PROBES = [
           [0.01, 0.02, 0.05, 0.1], zero_budget_reach,
           base=("market.choice_set=true", "word_of_mouth.talk_threshold=0.1", "word_of_mouth.feed_minutes=15",
                 "brands.0.budget_per_day=0", "brands.1.budget_per_day=0"), unit="share of users",
-          note="With the defaults (every site in every choice set, neutral fans talking) it fails at every "
-               "awareness: about 99 % of users visit each site at zero budget (tests/test_choice_sets.py)."),
+          note="The file turns these mechanisms on (its brands start at 0.02); without them (every site in every "
+               "choice set, neutral fans talking) it fails at every awareness: about 99 % of users visit each site "
+               "at zero budget (tests/test_choice_sets.py)."),
     Probe("C2", "a launched platform takes most of its time from the other online sinks (the share they lost, "
           "minus one half)", "relational_vs_billboard", "sinks.away.appeal", [-3.0, 0.0, 1.5, 3.0],
           time_from_online_rivals, base=(LAUNCH, "days=60"), unit="share", extra_sinks=(OFFLINE,)),

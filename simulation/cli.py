@@ -21,6 +21,7 @@ from simulation.engine.warm import compiled_on_disk, warm_up
 from simulation.outputs.folders import check_out, staged
 
 EXIT_OK, EXIT_FAULT, EXIT_INPUT = 0, 1, 2
+INCREMENTAL_REPLICATIONS = 10  # run --incremental without N: paired replications for the intervals
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,9 +59,11 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                      help="override a scenario key, e.g. --set brands.Billboard.budget_per_day=500 (repeatable)")
     run.add_argument("--force", action="store_true", help="replace the output folder if it is not empty")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    run.add_argument("--incremental", action="store_true",
-                     help="also run each brand with its spend at zero on the same seed: incremental sales and ROI "
-                          "beside the attributed ones (one draw; compare --incremental gives intervals)")
+    run.add_argument("--incremental", nargs="?", type=int, const=INCREMENTAL_REPLICATIONS, default=None, metavar="N",
+                     help="also run each brand with its spend at zero on the same seed (incremental sales and ROI "
+                          "beside the attributed ones, one draw), and, with N > 1 (default "
+                          f"{INCREMENTAL_REPLICATIONS}), the same on N paired replications for 95 %% intervals, "
+                          "last-touch and media-mix ROI beside them")
 
     comp = sub.add_parser("compare", help="paired comparison of brands or arms over replications")
     comp.add_argument("scenario", help="scenario YAML file")
@@ -250,6 +253,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     loaded = load_scenario(args.scenario, args.overrides)
     scenario = loaded.scenario
     _check_days_seed(args)
+    if args.incremental is not None and not 1 <= args.incremental <= 1000:
+        raise ScenarioError(f"--incremental: expected a number of replications from 1 to 1000, found {args.incremental}")
     seed = scenario.seed if args.seed is None else args.seed
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}{_variant(args)}"
     check_out(out, args.force, keep=(loaded.path,))
@@ -264,13 +269,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.update(1)
     bar.close()
     result = collect_result(model, time.perf_counter() - start, compile_seconds)
-    if args.incremental:
-        from simulation.experiments.incremental import one_run_incremental
-
-        if not args.quiet:
-            print(f"incremental: {len(scenario.brands)} more runs, each brand's spend at zero on seed {seed} ...",
-                  file=sys.stderr)
-        result.summary["incremental"] = one_run_incremental(scenario, seed, args.days, result.summary)
+    if args.incremental is not None:
+        _run_incremental(args, scenario, seed, result)
 
     with staged(out) as staging:
         write_outputs(result, staging, loaded)
@@ -281,6 +281,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(_brief(result), file=sys.stderr)
     print(out / "report.md")
     return EXIT_OK
+
+
+def _run_incremental(args: argparse.Namespace, scenario, seed: int, result) -> None:
+    """`run --incremental [N]`: each brand at zero spend on this run's seed, then N paired replications."""
+    from simulation.experiments.compare import AS_WRITTEN, Arm, compare
+    from simulation.experiments.incremental import one_run_incremental
+
+    if not args.quiet:
+        print(f"incremental: {len(scenario.brands)} more runs, each brand's spend at zero on seed {seed} ...",
+              file=sys.stderr)
+    result.summary["incremental"] = one_run_incremental(scenario, seed, args.days, result.summary)
+    if args.incremental < 2:
+        return
+    bar = _runs_bar(args.incremental * (1 + len(scenario.brands)), args.quiet)
+    try:
+        comparison = compare(scenario, replications=args.incremental, arms=[Arm(AS_WRITTEN)], days=args.days,
+                             master_seed=seed, progress=lambda row: bar.update(1), incremental=True)
+    finally:
+        bar.close()
+    result.incremental = comparison
 
 
 def _warm_engine(quiet: bool) -> float:

@@ -34,6 +34,7 @@ class RunResult:
     summary: dict = field(default_factory=dict)
     seconds: float = 0.0  # building and stepping the model
     compile_seconds: float = 0.0  # compiling (or loading) the engine's kernels first, in this process
+    incremental: object | None = None  # run --incremental N: the Comparison of N paired replications at zero spend
 
 
 def run_simulation(config: Scenario, seed: int | None = None, *, days: int | None = None,

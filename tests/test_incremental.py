@@ -80,3 +80,29 @@ def test_run_incremental_sets_one_draw_beside_the_attributed_figures(tmp_path, w
     report = (out / "report.md").read_text()
     assert "### What the spend added in this run" in report and "One draw, no interval" in report
 
+
+
+def test_run_incremental_n_gives_intervals_over_n_paired_replications(tmp_path, write_yaml, capsys):
+    import pandas as pd
+
+    scenario = str(write_yaml(small_data(days=20, market={"p": 0.05})))
+    one, three = tmp_path / "one", tmp_path / "three"
+    assert main(["run", scenario, "--incremental", "1", "--out", str(one), "--quiet"]) == 0
+    assert not (one / "incremental.csv").exists()
+    assert "incremental against attributed" not in (one / "report.md").read_text()
+
+    assert main(["run", scenario, "--incremental", "3", "--out", str(three), "--quiet"]) == 0
+    table = pd.read_csv(three / "incremental.csv").set_index("brand")
+    assert set(table.index) == {"Rel", "Bill", "Mix"} and (table["n"] == 3).all()
+    assert (table["incremental_roi_low"] <= table["incremental_roi_mean"]).all()
+    assert (table["incremental_roi_mean"] <= table["incremental_roi_high"]).all()
+    report = (three / "report.md").read_text()
+    assert "Over 3 paired replications" in report and "### What the spend added: incremental against attributed" in report
+    assert "the next section gives the intervals" in report
+    dictionary = pd.read_csv(three / "data_dictionary.csv")
+    assert "incremental_roi_*" in set(dictionary.loc[dictionary["table"].str.startswith("incremental.csv"), "column"])
+
+    capsys.readouterr()
+    assert main(["run", scenario, "--incremental", "0", "--out", str(tmp_path / "zero"), "--quiet"]) == 2
+    assert "--incremental: expected a number of replications from 1 to 1000, found 0" in capsys.readouterr().err
+    assert not (tmp_path / "zero").exists()

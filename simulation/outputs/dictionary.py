@@ -199,10 +199,10 @@ def label(name: str, currency: str | None = None) -> str:
     return text
 
 
-def dictionary_table(tables: list[str], currency: str, kpis: bool = True, experiment: str | None = None
-                     ) -> pd.DataFrame:
+def dictionary_table(tables: list[str], currency: str, kpis: bool = True, experiment: str | None = None,
+                     incremental: bool = False) -> pd.DataFrame:
     """The rows of data_dictionary.csv for the given daily tables, the KPIs, and an experiment's tables
-    (`experiment`: "compare" or "sweep")."""
+    (`experiment`: "compare" or "sweep"; `incremental`: a run's incremental.csv, from `run --incremental N`)."""
     rows = []
     if kpis:
         where = "summary.json" if experiment is None else "KPIs (columns of runs.csv, <brand>/<kpi> in results.csv)"
@@ -218,7 +218,10 @@ def dictionary_table(tables: list[str], currency: str, kpis: bool = True, experi
         rows += [("tables/<kpi>.csv", name, meaning, unit_) for name, (meaning, unit_) in KPI_TABLES.items()]
         rows += [("incremental.csv (--incremental)", name, meaning, unit_)
                  for name, (meaning, unit_) in INCREMENTAL.items()]
-    elif experiment == "sweep":
+    elif incremental:
+        rows += [("incremental.csv (run --incremental N)", name, meaning, unit_)
+                 for name, (meaning, unit_) in INCREMENTAL.items()]
+    if experiment == "sweep":
         rows += [("results.csv", name, meaning, unit_) for name, (meaning, unit_) in EXPERIMENT.items()
                  if name not in ("arm", "brand")]
     frame = pd.DataFrame(rows, columns=["table", "column", "meaning", "unit"])
@@ -226,8 +229,9 @@ def dictionary_table(tables: list[str], currency: str, kpis: bool = True, experi
     return frame
 
 
-def write_dictionary(out: Path, tables: list[str], currency: str, *, experiment: str | None = None) -> Path:
+def write_dictionary(out: Path, tables: list[str], currency: str, *, experiment: str | None = None,
+                     incremental: bool = False) -> Path:
     """Write data_dictionary.csv into `out`."""
     path = out / "data_dictionary.csv"
-    dictionary_table(tables, currency, experiment=experiment).to_csv(path, index=False)
+    dictionary_table(tables, currency, experiment=experiment, incremental=incremental).to_csv(path, index=False)
     return path

@@ -13,7 +13,7 @@ from pathlib import Path
 from simulation.outputs import dictionary, plots
 from simulation.outputs import provenance as what_was_run
 from simulation.outputs.html import write_html_report
-from simulation.outputs.tables import write_table
+from simulation.outputs.tables import FLOAT_FORMAT, write_table
 from simulation.scenario import LoadedScenario
 from simulation.runner import RunResult
 
@@ -51,7 +51,11 @@ def write_outputs(result: RunResult, out: Path, loaded: LoadedScenario | None = 
               if table is not None]
     for name, table in tables:
         written += write_table(table, out, name)
-    written.append(dictionary.write_dictionary(out, [name for name, _ in tables], result.scenario.currency))
+    if result.incremental is not None:
+        result.incremental.incremental.to_csv(out / "incremental.csv", index=False, float_format=FLOAT_FORMAT)
+        written.append(out / "incremental.csv")
+    written.append(dictionary.write_dictionary(out, [name for name, _ in tables], result.scenario.currency,
+                                               incremental=result.incremental is not None))
     summary = {**result.summary, "currency": result.scenario.currency, "provenance": provenance(loaded, result)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=False, allow_nan=False) + "\n")
     written.append(out / "summary.json")
@@ -128,7 +132,8 @@ def brands_as_run(scenario, alternatives: list[tuple[str, object]] | None = None
     return lines + [""]
 
 
-def incremental_one_draw(summary: dict, currency: str, seed: int, source: str) -> list[str]:
+def incremental_one_draw(summary: dict, currency: str, seed: int, source: str,
+                         with_intervals: bool = False) -> list[str]:
     """With `run --incremental`: each brand's sales and ROI against the same seed with its spend at zero."""
     figures = summary.get("incremental")
     if not figures:
@@ -136,7 +141,8 @@ def incremental_one_draw(summary: dict, currency: str, seed: int, source: str) -
     lines = ["### What the spend added in this run", "",
              f"Each brand was run again on seed {seed} with its budget at 0 for the whole run. Incremental = with "
              "spend minus at zero spend. One draw, no interval: "
-             f"`{source} --replications 20 --incremental` gives the intervals.", "",
+             + ("the next section gives the intervals." if with_intervals else
+                f"`run --incremental 10` or `{source} --replications 20 --incremental` gives the intervals."), "",
              "| brand | sales (attributed) | sales at zero spend | incremental sales | ROI (attributed) | incremental ROI |",
              "|---|---:|---:|---:|---:|---:|"]
     for name, f in figures.items():
@@ -182,7 +188,14 @@ def report_markdown(result: RunResult, loaded: LoadedScenario | None = None,
         roi = "n/a" if b["roi"] is None else f"{b['roi']:+.2f}"
         lines.append(f"- {name} ({b['strategy']}): {_fmt(b['sales'])} sales to {_fmt(b['adopters'])} adopters, "
                      f"revenue {_money(b['revenue'], currency)}, spend {_money(b['spend'], currency)}, ROI {roi}.")
-    lines += [""] + incremental_one_draw(s, currency, result.seed, source)
+    lines += [""] + incremental_one_draw(s, currency, result.seed, source, result.incremental is not None)
+    if result.incremental is not None:
+        from simulation.experiments.output import incremental_lines
+
+        comparison = result.incremental
+        lines += [f"Over {comparison.replications} paired replications (seeds derived from {result.seed}, as "
+                  "`compare` derives them), each brand as written and at zero spend:", ""]
+        lines += ["#" + line if line.startswith("## ") else line for line in incremental_lines(comparison, currency)]
     lines += ["## The brands as run", ""] + brands_as_run(scenario)
 
     lines += ["## Brands: vanity metrics beside outcome metrics", "",
