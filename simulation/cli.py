@@ -1,15 +1,18 @@
 """The command line: `main(argv) -> int`, so it is tested in-process.
 
-Commands: run, validate, compare, sweep, sensitivity, calibrate, check-model.
+Commands: run, validate, compare, sweep, sensitivity, calibrate, check-model, serve.
 Exit codes: 0 done; 2 a mistake in the input (one clear message, nothing
-written); 1 a fault of ours, or work that could not finish (a failed model
-check, every run of a comparison failed, a lost Dask scheduler), said in the
-message; 130 interrupted.
+written; another run writing to the same --out is one); 1 a fault of ours, or
+work that could not finish (a failed model check, every run of a comparison
+failed, a lost Dask scheduler, a full disk), said in the message; 130
+interrupted (Ctrl-C), 143 terminated (SIGTERM), both cleaned up alike.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import time
 import traceback
@@ -18,7 +21,7 @@ from pathlib import Path
 from simulation.scenario import ScenarioError, load_scenario
 from simulation.experiments.executors import ExecutionLost, ExperimentFailed
 from simulation.engine.warm import compiled_on_disk, warm_up
-from simulation.outputs.folders import check_out, staged
+from simulation.outputs.folders import check_out, claim, disk_full, staged
 
 EXIT_OK, EXIT_FAULT, EXIT_INPUT = 0, 1, 2
 INCREMENTAL_REPLICATIONS = 10  # run --incremental without N: paired replications for the intervals
@@ -186,6 +189,66 @@ class _PlanProgress:
             self.bar.close()
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it stops as on Ctrl-C: cleaned up, nothing half-written."""
+
+
+def _stop_on_sigterm():
+    """Make SIGTERM raise `Terminated` in this process (not in a child forked from it); returns the old handler."""
+    own = os.getpid()
+
+    def handler(signum: int, frame) -> None:
+        if os.getpid() != own:  # a forked child: end as SIGTERM ends a process
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        signal.signal(signum, signal.SIG_IGN)  # once: a second SIGTERM does not cut the clean-up short
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (main() called from a thread): SIGTERM stays as it is
+        return None
+
+
+#: The output locks of the command being run; main() releases them when it returns, however it returns.
+_HELD: list = []
+
+
+def _hold(out: Path, keep: tuple[Path, ...] = ()) -> None:
+    """Lock `out` until main() returns, so that no other run writes there meanwhile (exit 2 if one does).
+
+    Says what taking the lock cleared: the lock of a run that was killed, folders left half-written.
+    """
+    lock = claim(out, keep)
+    _HELD.append(lock)
+    for note in lock.notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def _interruption(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind an error, if any: numba turns one raised inside a kernel call into a SystemError."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def _interrupted(command: str, exc: KeyboardInterrupt) -> int:
+    """Say what an interruption left, and its exit code: 128 + the signal's number (130 Ctrl-C, 143 SIGTERM)."""
+    stopped = "terminated" if isinstance(exc, Terminated) else "interrupted"
+    if command == "serve":
+        print(f"{stopped}; the dashboard is stopped", file=sys.stderr)
+    elif command in ("sweep", "sensitivity"):
+        print(f"{stopped}; the finished runs are kept: the same command resumes", file=sys.stderr)
+    else:
+        print(f"{stopped}; nothing was written", file=sys.stderr)
+    return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+
+
 def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -195,6 +258,7 @@ def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
         return EXIT_INPUT
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
+    sigterm = _stop_on_sigterm()
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as exc:
@@ -211,17 +275,24 @@ def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
         print("error: out of memory: this scenario needs more memory than this machine has free; "
               "use fewer users (python run.py validate shows an estimate)", file=sys.stderr)
         return EXIT_INPUT
-    except KeyboardInterrupt:
-        if args.command in ("sweep", "sensitivity"):
-            print("interrupted; the finished runs are kept: the same command resumes", file=sys.stderr)
-        else:
-            print("interrupted; nothing was written", file=sys.stderr)
-        return 130
-    except Exception:  # a bug of ours, never the user's mistake
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
+        return _interrupted(args.command, exc)
+    except Exception as exc:  # a bug of ours, never the user's mistake
+        if (stop := _interruption(exc)) is not None:
+            return _interrupted(args.command, stop)
+        if full := disk_full(exc):  # not a bug: the disk, a quota or the file-size limit; temporaries are removed
+            kept = "; the finished runs are kept: it resumes" if args.command in ("sweep", "sensitivity") else ""
+            print(f"error: {full}{kept}", file=sys.stderr)
+            return EXIT_FAULT
         print("internal error: this is a fault in Attention Market, not in your scenario. "
               "Please report it with the traceback below.", file=sys.stderr)
         traceback.print_exc()
         return EXIT_FAULT
+    finally:
+        while _HELD:
+            _HELD.pop().release()
+        if sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -257,6 +328,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ScenarioError(f"--incremental: expected a number of replications from 1 to 1000, found {args.incremental}")
     seed = scenario.seed if args.seed is None else args.seed
     out = args.out or Path("results") / f"{Path(args.scenario).stem}-seed{seed}{_variant(args)}"
+    _hold(out, keep=(loaded.path,))
     check_out(out, args.force, keep=(loaded.path,))
 
     check_memory(scenario)
@@ -378,6 +450,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.replications < 1:
         raise ScenarioError(f"--replications: expected at least 1, found {args.replications}")
     arms = [parse_arm(a) for a in args.arms]
+    _hold(out, keep=(loaded.path,))
     check_out(out, args.force, keep=(loaded.path,))
     n_arms = len(arms) or len(loaded.scenario.arms) or 1
     runs = n_arms * args.replications * (1 + len(loaded.scenario.brands) if args.incremental else 1)
@@ -410,6 +483,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     refuse_overlap([v.partition("=")[0].strip() for v in args.vary], args.overrides)
     plan = plan_sweep(loaded.scenario, args.vary, replications=args.replications, sample=args.sample,
                       samples=args.samples, master_seed=args.seed, days=args.days, series=args.series)
+    _hold(out, keep=(loaded.path,))
     progress = _PlanProgress(args.quiet, "sweep")
     results, where = _on_executor(args, progress, lambda executor: run_plan(
         plan, out, executor=executor, force=args.force, keep=(loaded.path,), progress=progress))
@@ -431,6 +505,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     refuse_overlap([p.partition("=")[0].strip() for p in args.param], args.overrides, "--param")
     plan_sensitivity(loaded.scenario, args.param, method=args.method, samples=args.samples,
                      replications=args.replications, master_seed=args.seed, days=args.days)  # checks first
+    _hold(out, keep=(loaded.path,))
     progress = _PlanProgress(args.quiet, args.method)
     result, where = _on_executor(args, progress, lambda executor: sensitivity(
         loaded.scenario, args.param, out=out, method=args.method, samples=args.samples, kpi=args.kpi,
@@ -449,12 +524,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     loaded = load_scenario(args.scenario, args.overrides)
     _check_days_seed(args)
     targets = read_targets(args.targets, loaded.scenario)
-    if args.out.exists() and not args.force:
-        raise ScenarioError(f"--out {args.out}: exists; use --force to overwrite it")
     if args.out.suffix not in (".yaml", ".yml"):
         raise ScenarioError(f"--out {args.out}: expected a .yaml file")
     if not 1 <= args.max_iterations <= 1000 or args.tolerance <= 0 or args.window < 1:
         raise ScenarioError("--max-iterations from 1 to 1000, --tolerance > 0 and --window >= 1")
+    _hold(args.out)
+    if args.out.exists() and not args.force:
+        raise ScenarioError(f"--out {args.out}: exists; use --force to overwrite it")
 
     def progress(iteration: int, gap: float) -> None:
         if not args.quiet:
@@ -502,23 +578,83 @@ def cmd_check_model(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
-    import shutil
+    """Start the dashboard's server as a child process that ends with this one, however this one ends.
+
+    SIGTERM and Ctrl-C (or kill -INT, even when a shell started serve in the background with SIGINT ignored)
+    stop the server before serve returns; if serve is killed outright, the server sees its pipe close
+    and stops itself (`serve_child`).
+    """
+    import importlib.util
     import subprocess
 
     scenario = Path(args.scenario) if args.scenario else Path(__file__).resolve().parent.parent / "scenarios" / "classroom.yaml"
     load_scenario(scenario)  # a bad scenario is reported before any server starts
     if not 1 <= args.port <= 65535:
         raise ScenarioError(f"--port: expected 1 to 65535, found {args.port}")
-    solara = shutil.which("solara", path=str(Path(sys.executable).parent)) or shutil.which("solara")
-    if solara is None:
+    if importlib.util.find_spec("solara") is None:
         raise ScenarioError("serve needs the dashboard extra: pip install -e '.[dashboard]' (make setup installs it)")
     _warm_engine(quiet=False)  # compile now, not on the class's first day (the server reads numba's cache)
-    env = {**os.environ, "ATTENTION_MARKET_SCENARIO": str(scenario.resolve())}
+    root = str(Path(__file__).resolve().parent.parent)  # the child imports this very package
+    env = {**os.environ, "ATTENTION_MARKET_SCENARIO": str(scenario.resolve()),
+           "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     dashboard = Path(__file__).resolve().parent / "dashboard" / "app.py"
     print(f"Attention Market dashboard for {scenario} at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    command = [solara, "run", str(dashboard), "--host", args.host, "--port", str(args.port), "--production", "--no-open"]
-    return subprocess.call(command, env=env)
+    sigint = signal.getsignal(signal.SIGINT)
+    if sigint is signal.SIG_IGN:  # started in the background by a script: kill -INT must still stop the server
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    watched, held = os.pipe()  # only this process holds `held`: the kernel closes it when this process ends
+    command = [sys.executable, "-c", "from simulation.cli import serve_child; serve_child()", str(watched),
+               "run", str(dashboard), "--host", args.host, "--port", str(args.port), "--production", "--no-open"]
+    try:
+        server = subprocess.Popen(command, env=env, pass_fds=(watched,))
+    finally:
+        os.close(watched)
+    try:
+        code = server.wait()
+    finally:
+        _stop(server)
+        os.close(held)
+        signal.signal(signal.SIGINT, sigint)
+    return code if code >= 0 else 128 - code  # killed by a signal: 128 + its number, as a shell says
+
+
+def _stop(process, grace: float = 5.0) -> None:
+    """End a child process: SIGTERM, then SIGKILL if it is still there after `grace` seconds."""
+    import subprocess
+
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def serve_child() -> None:
+    """The dashboard's server (`solara run ...`), stopping by itself when the serve process that started it ends.
+
+    argv: the read end of a pipe whose write end only serve holds, then solara's arguments. When serve
+    ends, however it ends (kill -9 included), the kernel closes the write end and the read returns
+    nothing: the server then stops as on SIGTERM, and is cut off if it has not within 5 s.
+    """
+    import threading
+
+    watched = int(sys.argv[1])
+
+    def watch() -> None:
+        while os.read(watched, 1):  # serve never writes: this returns only when serve is gone
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+        os._exit(EXIT_FAULT)
+
+    threading.Thread(target=watch, name="watch-serve", daemon=True).start()
+    sys.argv = ["solara", *sys.argv[2:]]
+    from solara.__main__ import main as solara_main
+
+    solara_main()
 
 
 COMMANDS = {

@@ -66,7 +66,7 @@ def test_strategy_shares():
 
 def test_graph_path_is_relative_to_the_scenario(tmp_path, write_yaml):
     (tmp_path / "g.txt").write_text("0 1\n1 2\n2 0\n")
-    loaded = load_scenario(write_yaml(small_data(network={"kind": "file", "path": "g.txt"})))
+    loaded = load_scenario(write_yaml(small_data(network={"kind": "file", "path": "g.txt"}, population={})))
     assert loaded.scenario.network.path == str((tmp_path / "g.txt").resolve())
 
 

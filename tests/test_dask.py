@@ -1,14 +1,19 @@
-"""A real Dask cluster on 127.0.0.1: a scheduler, two workers, one of them killed mid-sweep."""
+"""A real Dask cluster on 127.0.0.1: a scheduler, two workers, one of them killed mid-sweep; the README's
+recipe for a cluster keeps every socket on loopback."""
 
 import os
+import re
+import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+import psutil
 import pytest
 
 from simulation.cli import main
@@ -51,6 +56,7 @@ def cluster(tmp_path):
 
     with Client(scheduler_file=str(scheduler_file), timeout="30s") as client:
         client.wait_for_workers(2, timeout=60)
+    _assert_loopback([scheduler, *workers])
     yield scheduler_file, workers
     for process in [*workers, scheduler]:
         _stop(process)
@@ -103,6 +109,7 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, write_yaml, capsys):
     ("--scheduler", "nonsense", "expected tcp://HOST:PORT"),
     ("--scheduler-file", "bad.json", "not a Dask scheduler file"),
     ("--scheduler", "SILENT", "cannot reach the Dask scheduler"),
+    ("--scheduler", "TLS", "a TLS scheduler needs this client's certificates: set DASK_DISTRIBUTED__COMM__TLS__CA_FILE"),
 ])
 def test_bad_schedulers_are_clear_errors_within_seconds(tmp_path, write_yaml, capsys, flag, value, message):
     import socket
@@ -116,6 +123,8 @@ def test_bad_schedulers_are_clear_errors_within_seconds(tmp_path, write_yaml, ca
     threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
     if value == "SILENT":  # listens, accepts, never speaks Dask
         value = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    elif value == "TLS":  # a tls:// address, and no certificate in Dask's configuration
+        value = f"tls://127.0.0.1:{server.getsockname()[1]}"
     elif value == "bad.json":
         value = str(tmp_path / "bad.json")
     start = time.time()
@@ -148,3 +157,80 @@ def test_two_sweeps_on_one_scheduler_never_mix(cluster, tmp_path, write_yaml):
     high = pd.read_parquet(tmp_path / "b500" / "results.parquet")
     assert (low["param:brands.Bill.budget_per_day"] == 1).all() and (high["param:brands.Bill.budget_per_day"] == 500).all()
     assert (low["Bill/spend"] < high["Bill/spend"]).all()
+
+
+def _listening(processes) -> list[tuple[int, str, int]]:
+    """(pid, address, port) of every listening TCP socket of these processes and their children."""
+    found = []
+    for process in processes:
+        tree = psutil.Process(process.pid)
+        for member in [tree, *tree.children(recursive=True)]:
+            try:
+                found += [(member.pid, c.laddr.ip, c.laddr.port) for c in member.net_connections(kind="tcp")
+                          if c.status == psutil.CONN_LISTEN]
+            except psutil.NoSuchProcess:
+                pass
+    return found
+
+
+def _assert_loopback(processes) -> list[tuple[int, str, int]]:
+    listening = _listening(processes)
+    assert listening, "no listening socket found"
+    exposed = [entry for entry in listening if entry[1] != "127.0.0.1"]
+    assert not exposed, f"sockets beyond loopback (pid, address, port): {exposed}"
+    return listening
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _readme_recipe() -> list[str]:
+    """The command lines of the README's Dask recipe (its first shell block under "On a Dask cluster")."""
+    text = (ROOT / "README.md").read_text()
+    match = re.search(r"^### On a Dask cluster\n.*?```sh\n(.*?)```", text, re.S | re.M)
+    assert match, "the README has no Dask recipe (a shell block under '### On a Dask cluster')"
+    return [line.strip() for line in match.group(1).splitlines() if line.strip()]
+
+
+def test_the_readme_recipe_keeps_the_cluster_on_loopback(tmp_path, write_yaml):
+    """The README's lines, as written (only the ports moved to free ones): a sweep runs on the cluster, and no
+    socket of the scheduler, the nanny or the workers listens on 0.0.0.0 or ::."""
+    ports = {"8786": str(_free_port()), "8787": str(_free_port())}
+    lines = [re.sub(r"\b(8786|8787)\b", lambda m: ports[m[1]], line) for line in _readme_recipe()]
+    starts = [line for line in lines if line.startswith(".venv/bin/dask ")]
+    sweeps = [line for line in lines if line.startswith(".venv/bin/python run.py sweep ")]
+    assert [s.split()[1] for s in starts] == ["scheduler", "worker"] and len(sweeps) == 1, lines
+    log = open(tmp_path / "cluster.log", "w")
+    processes = []
+    try:
+        for line in starts:
+            argv = shlex.split(line.removesuffix("&").strip())
+            processes.append(_start(argv[1:], log))
+            if argv[1] == "scheduler":
+                deadline = time.time() + 60
+                while time.time() < deadline:
+                    try:
+                        socket.create_connection(("127.0.0.1", int(ports["8786"])), timeout=1).close()
+                        break
+                    except OSError:
+                        time.sleep(0.2)
+        from dask.distributed import Client
+
+        with Client(f"tcp://127.0.0.1:{ports['8786']}", timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        argv = shlex.split(sweeps[0])[2:]
+        argv[1] = str(write_yaml(small_data(days=3, population={"users": 200}, events=[])))
+        argv[argv.index("--out") + 1] = str(tmp_path / "out")
+        assert main([*argv, "--replications", "1", "--quiet"]) == 0
+        results = pd.read_parquet(tmp_path / "out" / "results.parquet")
+        assert len(results) == 3 and (results["status"] == "ok").all()
+        listening = _assert_loopback(processes)
+        assert ("127.0.0.1", int(ports["8786"])) in {(ip, port) for _, ip, port in listening}
+        assert ("127.0.0.1", int(ports["8787"])) in {(ip, port) for _, ip, port in listening}
+    finally:
+        for process in processes:
+            _stop(process)
+        log.close()

@@ -127,7 +127,7 @@ def _platforms_full_isolated(tmp_path):
     path = tmp_path / "isolated.edges"
     path.write_text("# 150 users alone (self-loops only)\n" + "\n".join(lines) + "\n")
     return small_data(
-        days=5, population={"users": 1500}, network={"kind": "file", "path": str(path)}, sinks=SINKS,
+        days=5, population={}, network={"kind": "file", "path": str(path)}, sinks=SINKS,
         brands=[
             {"name": "Rel", "strategy": "relational", "budget_per_day": 30, "cost_per_answer": 0.01,
              "initial_awareness": 0.3, "destination": {"appeal": -2.0}},

@@ -58,7 +58,8 @@ def test_edge_list_and_graphml_files(tmp_path):
     graph = nx.path_graph(5)
     nx.write_graphml(graph, tmp_path / "g.graphml")
     for name, n, edges in (("g.txt", 4, 4), ("g.graphml", 5, 4)):
-        data = small_data(network={"kind": "file", "path": str(tmp_path / name)}, events=[], days=2)
+        data = small_data(network={"kind": "file", "path": str(tmp_path / name)}, events=[], days=2,
+                          population={})  # the graph's nodes are the users
         model = AttentionModel(Scenario.model_validate(data))
         assert model.population.n == n and model.network.edges == edges
         model.step()

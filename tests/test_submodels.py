@@ -200,7 +200,7 @@ def test_closing_every_sink_but_brand_sites_leaves_them_the_time_of_those_who_co
 
 def test_isolated_users_in_a_graph_file(tmp_path):
     (tmp_path / "g.txt").write_text("0 1\n1 2\n5 5\n")  # node 5 only has a self-loop: isolated
-    model = AttentionModel(Scenario.model_validate(small_data(days=4, events=[],
+    model = AttentionModel(Scenario.model_validate(small_data(days=4, events=[], population={},
                                                               network={"kind": "file", "path": str(tmp_path / "g.txt")})))
     assert model.population.n == 4 and model.network.degree.min() == 0
     for _ in range(4):

@@ -74,7 +74,7 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path, write_yaml):
     """A run that raises inside a worker (here: a graph file that exists but is broken) is recorded."""
     (tmp_path / "good.txt").write_text("".join(f"{i} {(i + 1) % 50}\n" for i in range(50)))
     (tmp_path / "broken.graphml").write_text("<graphml><not closed")
-    data = small_data(days=3, network={"kind": "file", "path": "good.txt"}, events=[])
+    data = small_data(days=3, network={"kind": "file", "path": "good.txt"}, events=[], population={})
     path = write_yaml(data)
     vary = [f"network.path={tmp_path / 'good.txt'},{tmp_path / 'broken.graphml'}"]
     results = simulation.sweep(path, vary=vary, replications=2, out=tmp_path / "sw", workers=1)
@@ -165,7 +165,8 @@ def test_force_never_deletes_the_scenario(tmp_path, write_yaml, capsys):
 def test_a_run_failing_inside_a_worker_process_is_recorded(tmp_path, write_yaml):
     (tmp_path / "good.txt").write_text("".join(f"{i} {(i + 1) % 50}\n" for i in range(50)))
     (tmp_path / "broken.graphml").write_text("<graphml><not closed")
-    path = write_yaml(small_data(days=3, network={"kind": "file", "path": "good.txt"}, events=[]))
+    path = write_yaml(small_data(days=3, network={"kind": "file", "path": "good.txt"}, events=[],
+                                 population={}))
     vary = [f"network.path={tmp_path / 'good.txt'},{tmp_path / 'broken.graphml'}"]
     results = simulation.sweep(path, vary=vary, replications=3, out=tmp_path / "sw", workers=2)
     assert len(results) == 6 and (results["status"] == "failed").sum() == 3

@@ -7,20 +7,25 @@ forgets it, so the driver's memory does not grow with the number of runs.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import multiprocessing
 import os
 import re
+import select
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from itertools import chain, islice
+from itertools import chain, count, islice
 
 from simulation.engine import threads as engine_threads
 from simulation.scenario import ScenarioError
@@ -40,10 +45,122 @@ def default_workers() -> int:
     return engine_threads.cores()
 
 
-def _init_worker(threads: int) -> None:
-    """Workers leave Ctrl-C to the driver, which stops them, and share the cores."""
+ATTEMPTS = 2  # a run whose worker process dies under it is tried once more, then recorded failed
+_BOARDS = "attention-market-workers-"  # + the driver's pid: where a pool's workers note the run they are on
+_board_fd: int | None = None  # in a worker: the file where it notes the run it is on
+
+
+def _init_worker(threads: int, driver: int | None = None, board: str | None = None) -> None:
+    """Workers leave Ctrl-C to the driver, which stops them, share the cores, die with the driver, and note
+    on `board` the run each one is on (so that a dead worker's run is known)."""
+    global _board_fd
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     engine_threads.set_threads(threads)
+    if driver is not None:
+        _die_with(driver)
+    if board is not None:
+        _board_fd = os.open(os.path.join(board, str(os.getpid())), os.O_CREAT | os.O_WRONLY, 0o600)
+
+
+def _die_with(driver: int) -> None:
+    """This worker exits when the driver is gone, even after `kill -9` of the driver (no orphan keeps a core).
+
+    Three ways, each enough alone where it works:
+    - Linux: PR_SET_PDEATHSIG (prctl, via ctypes) sends SIGKILL when this process's parent exits. The parent
+      of a forkserver worker is the fork server, which by design stays up while any of its clients holds the
+      write end of its "alive" pipe; every worker inherits one, so the worker closes its copy: then the fork
+      server exits when the driver does (its own copy closes), and the kernel kills the workers, without any
+      code of theirs having to run.
+    - Everywhere: a daemon thread waits on the driver (a pidfd on Linux; else a check of the driver and of
+      this process's parent every half second) and exits the process.
+    - If the driver is already gone when the worker starts, it exits at once.
+    """
+    try:
+        from multiprocessing import forkserver
+
+        server = getattr(forkserver, "_forkserver", None)
+        alive = getattr(server, "_forkserver_alive_fd", None)
+        if alive is not None:
+            os.close(alive)
+            server._forkserver_alive_fd = None
+    except (ImportError, OSError):
+        pass
+    _parent_death_signal()
+    if not _alive(driver):
+        os._exit(1)
+    threading.Thread(target=_watch_driver, args=(driver, os.getppid()), daemon=True,
+                     name="attention-market-driver-watch").start()
+
+
+def _parent_death_signal() -> bool:
+    """Linux: SIGKILL to this process when its parent exits (prctl PR_SET_PDEATHSIG); False elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _watch_driver(driver: int, parent: int) -> None:
+    """Exit this process as soon as the driver exits (or this process is handed to another parent)."""
+    try:
+        handle = os.pidfd_open(driver)
+    except (AttributeError, OSError):  # not Linux >= 5.3, or the driver is already gone
+        handle = None
+    if handle is not None:
+        select.select([handle], [], [])  # readable once the driver has exited, even before it is reaped
+        os._exit(1)
+    while _alive(driver) and os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _tracked(fn, task: RunTask) -> dict:
+    """In a worker: note the run on the board (one fixed-width write in place, whole even if killed), run it."""
+    if _board_fd is not None:
+        os.pwrite(_board_fd, f"{task.run_id:20d}".encode(), 0)
+    return fn(task)
+
+
+def _remove_stale_boards() -> None:
+    """The boards of drivers that were killed with -9 (their folder stays behind), removed by the next pool."""
+    root = tempfile.gettempdir()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(_BOARDS):].partition("-")[0] if name.startswith(_BOARDS) else ""
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+
+
+def _board(board: str) -> dict[int, int]:
+    """pid -> the run that worker last started."""
+    notes = {}
+    try:
+        names = os.listdir(board)
+    except OSError:  # removed from outside: nothing is known of any worker
+        return notes
+    for name in names:
+        try:
+            with open(os.path.join(board, name), "rb") as handle:
+                notes[int(name)] = int(handle.read().strip())
+        except (OSError, ValueError):  # killed before its first note
+            continue
+    return notes
 
 
 def _worker_context():
@@ -110,7 +227,22 @@ def _main_module_hidden():
 def _submit(pool: ProcessPoolExecutor, task: RunTask):
     """Submit one run; any worker the pool starts for it is started without the driver's `__main__`."""
     with _main_module_hidden():
-        return pool.submit(execute, task)
+        return pool.submit(_tracked, execute, task)
+
+
+def _fill(pool: ProcessPoolExecutor, running: dict, pending: Iterator[RunTask], room: int, unsent: list,
+          started: dict) -> bool:
+    """Submit up to `room` more runs; True if the pool turned out broken (a worker died meanwhile)."""
+    try:
+        for task in islice(pending, room):
+            try:
+                running[_submit(pool, task)] = task
+            except BrokenProcessPool:
+                unsent.append(task)
+                return True
+        return False
+    finally:
+        started.update(pool._processes or {})
 
 
 def _settled(pool: ProcessPoolExecutor, started: dict) -> list:
@@ -146,6 +278,19 @@ def _death(processes: list) -> str:
     return "a worker process died (killed from outside, or out of memory) during this run"
 
 
+def _suspects(processes: list, board: dict[int, int], lost: set[int]) -> set[int]:
+    """The runs lost with a broken pool that may have killed their worker.
+
+    A worker that died of its own (any end but the pool's SIGTERM) was on the run it last noted, if that run
+    was lost; a worker that died after its run was done holds none. If a dead worker made no note, or none is
+    seen to die of its own (someone sent SIGTERM), it cannot be told: every lost run is a suspect.
+    """
+    dead = [p.pid for p in processes if p.exitcode is not None and p.exitcode != -signal.SIGTERM]
+    if not dead or any(pid not in board for pid in dead):
+        return set(lost)
+    return {board[pid] for pid in dead if board[pid] in lost}
+
+
 def _failed(task: RunTask, error: str) -> dict:
     return {"run_id": task.run_id, "seed": task.seed, **task.labels, "status": "failed", "error": error,
             "seconds": float("nan")}
@@ -165,71 +310,114 @@ class LocalExecutor:
         return f"{self.workers} local worker processes"
 
     def run(self, tasks: Iterable[RunTask]) -> Iterator[dict]:
+        """Each task's row once, in completion order.
+
+        A worker process that dies (killed, out of memory) breaks the whole pool: every run in flight comes
+        back as BrokenProcessPool. Only the run that was on the dead worker is its fault (the board says which);
+        it is tried once more on a new pool, then recorded failed. The other runs in flight are run again, not
+        counted. When no run is known to be on the dead worker (killed before its first note, or no worker is
+        seen to die of its own), every run in flight counts as a suspect, so that a pool that cannot start
+        still ends.
+        """
         if self.workers == 1:
             for task in tasks:
                 yield execute(task)
             return
-        pending = iter(tasks)  # consumed lazily: at most 2 tasks per worker exist at once
+        pending: Iterator[RunTask] = iter(tasks)  # consumed lazily: at most 2 tasks per worker exist at once
         window = 2 * self.workers
-        while True:
-            threads = max(1, default_workers() // self.workers)  # workers x threads <= cores
-            pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
-                                       initializer=_init_worker, initargs=(threads,))
-            running: dict = {}
-            started: dict = {}  # pid -> process, every worker this pool started (for their exit codes)
-            broken = False
-            try:
-                for task in islice(pending, window):
-                    running[_submit(pool, task)] = task
-                started.update(pool._processes or {})
-                while running:
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        task = running.pop(future)
-                        try:
-                            yield future.result()
-                        except BrokenProcessPool:
-                            if not broken:
+        deaths: dict[int, int] = {}  # run id -> worker deaths under it
+        _remove_stale_boards()
+        with tempfile.TemporaryDirectory(prefix=f"{_BOARDS}{os.getpid()}-") as boards:
+            for generation in count():
+                board = os.path.join(boards, str(generation))  # a new pool, a new board: pids are its own
+                os.mkdir(board)
+                threads = max(1, default_workers() // self.workers)  # workers x threads <= cores
+                pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context(),
+                                           initializer=_init_worker, initargs=(threads, os.getpid(), board))
+                running: dict = {}
+                started: dict = {}  # pid -> process, every worker this pool started (for their exit codes)
+                unsent: list[RunTask] = []  # refused by a pool that broke meanwhile: never ran
+                lost: list[RunTask] = []
+                broken = False
+                try:
+                    broken = _fill(pool, running, pending, window, unsent, started)
+                    while running and not broken:
+                        done, _ = wait(running, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            if isinstance(future.exception(), BrokenProcessPool):
                                 broken = True
-                                reason = _death(_settled(pool, started))
-                            yield _failed(task, reason)
+                                continue
+                            running.pop(future)
+                            yield future.result()
+                        if not broken:
+                            broken = _fill(pool, running, pending, window - len(running), unsent, started)
                     if broken:
-                        break
-                    for task in islice(pending, window - len(running)):
-                        running[_submit(pool, task)] = task
-                    started.update(pool._processes or {})
-            finally:
-                for future in running:
-                    future.cancel()
-                if running or broken:  # Ctrl-C, an error, or a dead worker: stop every worker at once
-                    processes = list((pool._processes or {}).values())
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    for process in processes:
-                        if process.is_alive():
-                            process.terminate()
-                else:  # every run is done: let the workers finish cleanly (their queues' semaphores are freed)
-                    pool.shutdown(wait=True)
-            if not broken:
-                return
-            pending = chain(list(running.values()), pending)  # not started when the pool broke: run them
+                        processes = _settled(pool, started)
+                        for future, task in list(running.items()):  # done before the break: kept
+                            if future.done() and not future.cancelled() and future.exception() is None:
+                                running.pop(future)
+                                yield future.result()
+                        lost = list(running.values())
+                        suspects = _suspects(processes, _board(board), {t.run_id for t in lost})
+                        reason = _death(processes)
+                finally:
+                    for future in running:
+                        future.cancel()
+                    if running or broken:  # Ctrl-C, an error, or a dead worker: stop every worker at once
+                        processes = list((pool._processes or {}).values())
+                        pool.shutdown(wait=False, cancel_futures=True)
+                        for process in processes:
+                            if process.is_alive():
+                                process.terminate()
+                    else:  # every run is done: let the workers finish cleanly (their queues' semaphores are freed)
+                        pool.shutdown(wait=True)
+                if not broken:
+                    return
+                again = []
+                for task in lost:
+                    if task.run_id in suspects:
+                        deaths[task.run_id] = deaths.get(task.run_id, 0) + 1
+                        if deaths[task.run_id] >= ATTEMPTS:
+                            yield _failed(task, f"{reason} (tried {deaths[task.run_id]} times, each on a new "
+                                                f"worker process)")
+                            continue
+                    again.append(task)  # first in the next pool: tried again, or run again, not counted
+                pending = chain(again, unsent, pending)
 
     def close(self) -> None:
         pass
 
 
-_ADDRESS = re.compile(r"^(tcp://)?(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
+_ADDRESS = re.compile(r"^(tcp://|tls://)?(?P<host>\[[0-9a-fA-F:]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})$")
 
 
 def _probe(address: str, flag: str, seconds: float) -> None:
     """A clear message within seconds for an address that is malformed or where nothing listens."""
     match = _ADDRESS.match(address)
     if not match:
-        raise ScenarioError(f"{flag} {address}: expected tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786")
+        raise ScenarioError(f"{flag} {address}: expected tcp://HOST:PORT (or tls://HOST:PORT), "
+                            "e.g. tcp://127.0.0.1:8786")
     try:
         with socket.create_connection((match["host"].strip("[]"), int(match["port"])), timeout=seconds):
             pass
     except OSError as exc:
         raise ScenarioError(f"{flag} {address}: cannot reach the Dask scheduler ({exc.strerror or exc})") from None
+
+
+def _check_tls(address: str, flag: str) -> None:
+    """A tls:// scheduler needs this client's certificates, from Dask's configuration: say so, rather than
+    let the connection fail (a traceback from Dask and a 10 s wait)."""
+    if not address.startswith("tls://"):
+        return
+    import dask.config
+
+    tls = dask.config.get("distributed.comm.tls", default={}) or {}
+    client = tls.get("client") or {}
+    if not (tls.get("ca-file") and client.get("cert")):
+        raise ScenarioError(f"{flag} {address}: a TLS scheduler needs this client's certificates: set "
+                            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and "
+                            "DASK_DISTRIBUTED__COMM__TLS__CLIENT__KEY (or distributed.comm.tls in Dask's "
+                            "configuration file)")
 
 
 class DaskExecutor:
@@ -254,6 +442,7 @@ class DaskExecutor:
                                     f"({type(exc).__name__})") from None
         if address:
             _probe(address, flag, connect_timeout)
+            _check_tls(address, flag)
         outcome: dict = {}
 
         def connect() -> None:

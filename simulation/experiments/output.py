@@ -21,13 +21,23 @@ from simulation.outputs.tables import FLOAT_FORMAT, write_table
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file so that it is either whole or absent, even after kill -9."""
+    """Write a file so that it is either whole or absent, even after kill -9.
+
+    A failed write (a full disk) or an interruption removes its temporary file; one left by kill -9 is
+    removed when the sweep's folder is opened again (SweepStore). A failure names the file it was writing.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)
+        raise
 
 
 # ---------------------------------------------------------------- words

@@ -4,7 +4,11 @@ The folder of a sweep holds `spec.json` (what was asked), `runs/` (one Parquet
 file per finished run, written atomically), optionally `series/` (one daily
 table per run), and at the end `results.parquet` with one row per run. Started
 again with the same specification on the same folder, a sweep skips the runs
-already there; with another specification it is refused.
+already there; with another specification it is refused. Each run's file carries
+its run id and the digest of that run of that experiment (`RunTask.digest`), checked
+on resume: a file that is not the run its name says (moved, copied, cut short, from
+another experiment or an older version) is removed and its run done again, with a
+line saying so.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +34,9 @@ from simulation.experiments.tasks import RunTask, derive_seeds, scenario_with, s
 from simulation.outputs.folders import check_out, mark, refuse_precious
 
 PARAM = "param:"  # prefix of the varied parameters' columns
+RUN_META = b"attention_market"  # key of a run file's Parquet metadata: which run of which experiment it holds
+_RUN_NAME = re.compile(r"run-(\d+)\.parquet")
+_NOTICES = 10  # lines about discarded run files, at most; then one line says how many more
 
 
 @dataclass(frozen=True)
@@ -242,6 +251,8 @@ class SweepStore:
                         "resume it, or --force to replace it")
         try:
             out.mkdir(parents=True, exist_ok=True)
+            for leftover in out.rglob(".*.tmp"):  # a write cut short by kill -9 (first: on a full disk it frees room)
+                leftover.unlink(missing_ok=True)
             if not spec_file.exists():  # first, so that a folder with runs always says which sweep they are
                 atomic_write_bytes(spec_file, json.dumps({"spec_sha256": plan.spec_hash, **plan.spec},
                                                          indent=2).encode() + b"\n")
@@ -249,44 +260,129 @@ class SweepStore:
             self.runs.mkdir(exist_ok=True)
             if plan.series:
                 self.series.mkdir(exist_ok=True)
-            for leftover in out.rglob(".*.tmp"):  # a write cut short by kill -9
-                leftover.unlink(missing_ok=True)
         except OSError as exc:
             raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
 
     def path(self, run_id: int) -> Path:
         return self.runs / f"run-{run_id:07d}.parquet"
 
+    def series_path(self, run_id: int) -> Path:
+        return self.series / f"run-{run_id:07d}.parquet"
+
     def done(self) -> set[int]:
-        """Runs already finished successfully (failed ones are tried again)."""
+        """Runs already finished successfully, each file checked to hold that very run of this experiment.
+
+        Why: resuming trusts what the folder holds; a file copied or moved onto another run's name, cut
+        short, or left by another experiment or an older version would be counted as done and its own run
+        lost. Such a file is removed and its run done again, with a line saying so (`self.notices`); failed
+        runs are tried again, as before.
+        """
+        self.expected = {task.run_id: task.digest(self.plan.spec_hash) for task in self.plan.tasks()}
+        self.notices: list[str] = []
         finished = set()
-        for path in self.runs.glob("run-*.parquet"):
-            try:
-                status = pd.read_parquet(path, columns=["status"])["status"].iloc[0]
-            except Exception:  # a file cut short by a crash (should not happen: writes are atomic)
-                path.unlink(missing_ok=True)
+        for path in sorted(self.runs.glob("run-*.parquet")):
+            name = _RUN_NAME.fullmatch(path.name)
+            run_id = int(name[1]) if name else None
+            if run_id not in self.expected or path != self.path(run_id):
+                self._discard(path, "is no run of this sweep", None)
                 continue
-            if status == "ok":
-                finished.add(int(path.stem.split("-")[1]))
+            problem, status = self._check(path, run_id)
+            if problem is None and status == "ok" and self.plan.series:
+                series_problem, _ = self._check(self.series_path(run_id), run_id, series=True)
+                if series_problem is not None:
+                    problem = f"has its daily series ({self.series_path(run_id).relative_to(self.out)}) " \
+                              f"{series_problem}"
+            if problem is not None:
+                self._discard(path, problem, run_id)
+            elif status == "ok":
+                finished.add(run_id)
+        if self.plan.series:  # a daily table of no run of this sweep would be read as one
+            for path in sorted(self.series.glob("run-*.parquet")):
+                name = _RUN_NAME.fullmatch(path.name)
+                if not name or int(name[1]) not in self.expected or path != self.series_path(int(name[1])):
+                    self._discard(path, "is no run of this sweep", None)
         return finished
+
+    def _check(self, path: Path, run_id: int, series: bool = False) -> tuple[str | None, str | None]:
+        """(what is wrong with this run's file, or None; the run's status)."""
+        import pyarrow.parquet as pq
+
+        if not path.exists():
+            return "missing", None
+        try:
+            handle = pq.ParquetFile(path)
+            raw = (handle.schema_arrow.metadata or {}).get(RUN_META)
+            meta = json.loads(raw) if raw is not None else None
+            columns = ["run_id"] + ([] if series else ["status"])
+            table = handle.read(columns=columns).to_pandas()
+        except Exception:  # a file cut short, not Parquet, or without the columns of a run
+            return "is unreadable or cut short", None
+        held = {int(x) for x in table["run_id"].dropna()} if len(table) else set()
+        if not isinstance(meta, dict):
+            return "carries no run digest (written by hand or by an older version)", None
+        if held != {run_id} or meta.get("run_id") != run_id:
+            other = meta.get("run_id") if meta.get("run_id") != run_id else sorted(held)
+            return f"holds run {other}, not run {run_id}", None
+        if meta.get("run") != self.expected[run_id]:
+            if meta.get("experiment") != self.plan.spec_hash:
+                return "belongs to another experiment", None
+            return "holds other parameters or another seed than this run's", None
+        if series:
+            return None, None
+        return None, str(table["status"].iloc[0]) if len(table) == 1 else None
+
+    def _discard(self, path: Path, problem: str, run_id: int | None) -> None:
+        """Remove a file that is not what its name says, with a line saying so (its run is done again)."""
+        path.unlink(missing_ok=True)
+        what = f"run {run_id} is done again" if run_id is not None else "removed"
+        self.notices.append(f"{path.relative_to(self.out)} {problem}: {what}")
+
+    def notice_lines(self) -> list[str]:
+        """The lines about discarded files, at most `_NOTICES` and one more for the rest."""
+        lines = self.notices[:_NOTICES]
+        if len(self.notices) > _NOTICES:
+            lines.append(f"... and {len(self.notices) - _NOTICES} more run files like these, each run done again")
+        return lines
+
+    def _meta(self, run_id: int) -> dict:
+        return {"run_id": run_id, "experiment": self.plan.spec_hash, "run": self.expected[run_id]}
 
     def write(self, row: dict) -> None:
         series = row.pop("_series", None)
         row.pop("traceback", None)
+        run_id = row["run_id"]
         if series is not None:
-            atomic_write_bytes(self.series / f"run-{row['run_id']:07d}.parquet", series.to_parquet(index=False))
-        atomic_write_bytes(self.path(row["run_id"]), pd.DataFrame([row]).to_parquet(index=False))
+            atomic_write_bytes(self.series_path(run_id), _parquet_bytes(series, self._meta(run_id)))
+        atomic_write_bytes(self.path(run_id), _parquet_bytes(pd.DataFrame([row]), self._meta(run_id)))
 
     def results(self) -> pd.DataFrame:
-        """Every run's row, read as Arrow tables (light) and joined once."""
+        """Every run's row, read as Arrow tables (light) and joined once: only this plan's runs, each once."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        tables = [pq.read_table(p) for p in sorted(self.runs.glob("run-*.parquet"))]
+        tables = []
+        for run_id in sorted(self.expected):
+            path = self.path(run_id)
+            if path.exists():
+                table = pq.read_table(path)
+                meta = {k: v for k, v in (table.schema.metadata or {}).items() if k != RUN_META}
+                tables.append(table.replace_schema_metadata(meta))
         if not tables:
             return pd.DataFrame()
         table = pa.concat_tables(tables, promote_options="permissive").to_pandas()
         return table.sort_values("run_id", ignore_index=True)
+
+
+def _parquet_bytes(frame: pd.DataFrame, meta: dict) -> bytes:
+    """The frame as Parquet, carrying `meta` (which run of which experiment) in the file's metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), RUN_META: json.dumps(meta).encode()})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
 
 
 def sweep(scenario: Scenario, vary: list[str], *, replications: int, out: Path, sample: str = "grid",
@@ -299,14 +395,24 @@ def sweep(scenario: Scenario, vary: list[str], *, replications: int, out: Path, 
     return run_plan(plan, out, executor=executor, force=force, keep=keep, progress=progress), plan
 
 
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
+
+
 def run_plan(plan: SweepPlan, out: Path, *, executor=None, force: bool = False, keep: tuple[Path, ...] = (),
-             progress: Callable[[dict, int, int], None] | None = None) -> pd.DataFrame:
-    """Run (or finish) the runs of a plan into `out`; one row per run."""
+             progress: Callable[[dict, int, int], None] | None = None,
+             notice: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Run (or finish) the runs of a plan into `out`; one row per run.
+
+    `notice` gets each line about a run file found wrong on resume (default: printed on stderr).
+    """
     from simulation.experiments.executors import LocalExecutor
 
     replications = plan.replications
     store = SweepStore(out, plan, force=force, keep=keep)
     done = store.done()
+    for line in store.notice_lines():
+        (notice or _to_stderr)(line)
     todo = (t for t in plan.tasks() if t.run_id not in done)
     total = len(plan.points) * replications
     if progress is not None:
@@ -314,8 +420,8 @@ def run_plan(plan: SweepPlan, out: Path, *, executor=None, force: bool = False, 
     executor = executor or LocalExecutor()
     written = set(done)
     for row in executor.run(todo):
-        if row["run_id"] in written and row.get("status") == "ok":
-            continue  # a run Dask finished twice (a worker died after it ran): keep the first
+        if row["run_id"] in written:
+            continue  # a run Dask finished twice (a worker died after it ran): the first good one stands
         store.write(row)
         if row.get("status") == "ok":
             written.add(row["run_id"])

@@ -8,6 +8,8 @@ columns named "<brand>/<kpi>", and optionally its daily brand table.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import sys
 import time
 import traceback
@@ -36,6 +38,14 @@ class RunTask:
     days: int | None = None
     series: bool = False
     labels: dict = field(default_factory=dict)  # arm, replication, varied parameters: copied into the row
+
+    def digest(self, experiment: str) -> str:
+        """SHA-256 of what this run is within `experiment` (the digest of its specification, which holds the
+        base scenario): its id, overrides, seed, days, series and labels. A run's file carries it, so that on
+        resume a file is trusted only if it is this very run of this very experiment."""
+        what = {"experiment": experiment, "run_id": self.run_id, "overrides": list(self.overrides),
+                "seed": self.seed, "days": self.days, "series": self.series, "labels": self.labels}
+        return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def split_top_level(raw: str) -> list[str]:

@@ -7,6 +7,7 @@ with no edges at all).
 
 from __future__ import annotations
 
+import logging
 import random
 from array import array
 from pathlib import Path
@@ -83,7 +84,8 @@ class Neighbourhood:
 
 
 def build_network(config: NetworkConfig, users: int, rng: np.random.Generator) -> Neighbourhood:
-    """Build the graph the scenario asks for, with a seed drawn from the model's generator."""
+    """Build the graph the scenario asks for, with a seed drawn from the model's generator (with a graph
+    file, the file's nodes are the users, whatever population.users says: load_scenario checks the two)."""
     seed = int(rng.integers(2**32))
     kind = config.kind
     if kind == "complete":
@@ -318,9 +320,15 @@ def from_networkx(graph: nx.Graph) -> Neighbourhood:
 
 
 def read_graph_file(path: Path) -> nx.Graph:
-    """An edge list ('u v' a line, '#' comments) or GraphML; nodes renumbered 0..n-1 in file order."""
-    if not path.exists():
-        raise ScenarioError(f"{path}: network.path: no such graph file")
+    """An edge list ('u v' a line, '#' comments) or GraphML; nodes renumbered 0..n-1 in file order.
+
+    Self-loops are dropped with a warning (a user is not their own neighbour; a node that had only a
+    self-loop stays, without neighbours); a graph left with fewer than 2 nodes or without edges is a
+    ScenarioError. Anything but a regular file (a device, a pipe) is refused before it is opened.
+    """
+    from simulation.scenario.loading import check_regular_file
+
+    check_regular_file(path, "graph file", key="network.path")
     try:
         if path.suffix.lower() in (".graphml", ".xml"):
             graph = nx.read_graphml(path)
@@ -329,10 +337,34 @@ def read_graph_file(path: Path) -> nx.Graph:
     except Exception as exc:  # networkx raises many kinds of errors for malformed files
         raise ScenarioError(f"{path}: network.path: cannot read the graph ({type(exc).__name__}: {exc})") from None
     graph = nx.Graph(graph)  # undirected, no parallel edges
+    loops = list(nx.selfloop_edges(graph))
+    if loops:
+        graph.remove_edges_from(loops)
+        _warn_once(str(path), f"warning: {path}: network.path: {_count(len(loops), 'self-loop')} dropped (a user is "
+                              f"not their own neighbour), e.g. '{loops[0][0]} {loops[0][1]}'")
     if graph.number_of_nodes() < 2:
         hint = ""
         if path.suffix.lower() not in (".graphml", ".xml") and "," in path.read_text(errors="replace")[:10_000]:
             hint = " (an edge list has one 'u v' pair a line, separated by spaces or tabs, not commas)"
         raise ScenarioError(f"{path}: network.path: expected a graph of at least 2 nodes, "
                             f"found {graph.number_of_nodes()}{hint}")
+    if graph.number_of_edges() == 0:
+        dropped = f" once its {_count(len(loops), 'self-loop')} are dropped" if loops else ""
+        raise ScenarioError(f"{path}: network.path: expected a graph with edges (word of mouth flows along them), "
+                            f"found {graph.number_of_nodes():,} nodes and no edge{dropped}")
     return nx.convert_node_labels_to_integers(graph, ordering="default")
+
+
+_log = logging.getLogger(__name__)
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    """Say `message` on stderr once per process (a comparison reads the same file for every run)."""
+    if key not in _warned:
+        _warned.add(key)
+        _log.warning(message)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")

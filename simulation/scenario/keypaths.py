@@ -12,10 +12,9 @@ import difflib
 import typing
 from typing import Any
 
-import yaml
 from pydantic import BaseModel
 
-from simulation.scenario.errors import ScenarioError
+from simulation.scenario.errors import ScenarioError, TooLarge, shorten
 from simulation.scenario.schema import _EVENT_MODELS, Scenario
 
 
@@ -89,8 +88,13 @@ def key_is_integer(key: str, data: dict) -> bool:
     if path[-1] not in fields:
         return False
     annotation = fields[path[-1]].annotation
-    kinds = set(typing.get_args(annotation)) or {annotation}
+    kinds = {_bare(a) for a in typing.get_args(annotation)} or {_bare(annotation)}
     return int in kinds and float not in kinds
+
+
+def _bare(annotation: Any) -> Any:
+    """int for Annotated[int, Strict()] (the schema's strict numbers), the annotation itself otherwise."""
+    return typing.get_args(annotation)[0] if typing.get_origin(annotation) is typing.Annotated else annotation
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -98,10 +102,17 @@ def parse_override(item: str) -> tuple[list[str], Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
         raise ScenarioError(f"--set {item}: expected key.path=value")
+    from simulation.scenario.loading import MAX_FILE_BYTES, parse_yaml  # loading imports this module
+
+    source = f"--set {shorten(item)}"
+    if len(raw) > MAX_FILE_BYTES:
+        raise TooLarge(f"{source}: the value is longer than {MAX_FILE_BYTES:,} characters")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+        value = parse_yaml(raw, source, what="a --set value", lines=False)[0] if raw.strip() else ""
+    except TooLarge:  # the bounds of a file hold for a value too (an alias bomb, deep nesting)
+        raise
+    except ScenarioError:
+        value = raw  # not YAML: the text as written
     return key.strip().split("."), value
 
 

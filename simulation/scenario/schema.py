@@ -11,6 +11,7 @@ import typing
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Strict as NoCoercion
 
 Strategy = Literal["billboard", "relational", "mixed", "copycat", "influencer"]
 SinkKind = Literal[
@@ -25,6 +26,10 @@ SINK_KINDS: tuple[str, ...] = tuple(k for k in typing.get_args(SinkKind) if k !=
 #: Names: letters (any alphabet), digits, spaces and _ & ' - ; no dot, since --set paths use dots.
 NAME_PATTERN = r"^\w[\w &'-]*$"
 Name = Annotated[str, Field(min_length=1, max_length=60, pattern=NAME_PATTERN)]
+#: Numbers are numbers: a boolean (YAML's yes, no, on, off) is never 1 or 0, and a text is never read as a number.
+#: A whole number is a valid Float (budget_per_day: 100); a Float is not a valid Int (days: 5.5).
+Int = Annotated[int, NoCoercion()]
+Float = Annotated[float, NoCoercion()]
 
 
 class Strict(BaseModel):
@@ -34,13 +39,13 @@ class Strict(BaseModel):
 class PopulationConfig(Strict):
     """The users: one per node of the social graph."""
 
-    users: int = Field(10_000, ge=2, le=50_000_000, description="Number of users (nodes of the graph).")
-    minutes_mean: float = Field(70.0, gt=0, le=1440, description="Mean daily time online, in minutes (with an 'offline' sink, the outside option, the time budget it shares with the web).")
-    minutes_sd: float = Field(35.0, ge=0, le=1440, description="Standard deviation of daily time online across users (gamma distributed).")
-    slots_per_day: int = Field(24, ge=1, le=255, description="A user's day is split into this many equal slots, each spent on one sink.")
-    taste_sd: float = Field(0.5, ge=0, le=5, description="Spread of users' taste for each kind of site (standard deviation of a normal term in utility).")
-    habit: float = Field(1.5, ge=0, le=10, description="Weight of yesterday's share of time on a sink in today's utility of that sink.")
-    saturation: float = Field(1.0, ge=0, le=1, description="Diminishing returns of habit and friends: their pull on a sink is scaled by 1 - saturation x the share of yesterday the user spent there (1: none left at a whole day; 0: no saturation, the feedback can run away).")
+    users: Int = Field(10_000, ge=2, le=50_000_000, description="Number of users (nodes of the graph). With network.kind file the graph's nodes are the users: leave it out, or write at most the graph's number of nodes (more is an error).")
+    minutes_mean: Float = Field(70.0, gt=0, le=1440, description="Mean daily time online, in minutes (with an 'offline' sink, the outside option, the time budget it shares with the web).")
+    minutes_sd: Float = Field(35.0, ge=0, le=1440, description="Standard deviation of daily time online across users (gamma distributed).")
+    slots_per_day: Int = Field(24, ge=1, le=255, description="A user's day is split into this many equal slots, each spent on one sink.")
+    taste_sd: Float = Field(0.5, ge=0, le=5, description="Spread of users' taste for each kind of site (standard deviation of a normal term in utility).")
+    habit: Float = Field(1.5, ge=0, le=10, description="Weight of yesterday's share of time on a sink in today's utility of that sink.")
+    saturation: Float = Field(1.0, ge=0, le=1, description="Diminishing returns of habit and friends: their pull on a sink is scaled by 1 - saturation x the share of yesterday the user spent there (1: none left at a whole day; 0: no saturation, the feedback can run away).")
     agent_views: bool | None = Field(None, description="Create one Mesa agent per user (a thin view over the arrays). null: only when users <= 100000.")
 
 
@@ -51,10 +56,10 @@ class NetworkConfig(Strict):
         "barabasi_albert", description="Graph generator, or 'file' to read `path`. From 50,000 users on, barabasi_albert, "
         "watts_strogatz and erdos_renyi graphs are built straight into arrays (the same model as networkx's, another "
         "random stream) and cached on disk (ATTENTION_MARKET_GRAPH_CACHE: a folder, or off).")
-    m: int = Field(3, ge=1, le=1000, description="barabasi_albert: edges each new node brings.")
-    k: int = Field(6, ge=2, le=1000, description="watts_strogatz: each node's neighbours in the initial ring (even).")
-    rewire: float = Field(0.1, ge=0, le=1, description="watts_strogatz: probability of rewiring each edge.")
-    mean_degree: float = Field(6.0, gt=0, le=10_000, description="erdos_renyi: expected number of neighbours.")
+    m: Int = Field(3, ge=1, le=1000, description="barabasi_albert: edges each new node brings.")
+    k: Int = Field(6, ge=2, le=1000, description="watts_strogatz: each node's neighbours in the initial ring (even).")
+    rewire: Float = Field(0.1, ge=0, le=1, description="watts_strogatz: probability of rewiring each edge.")
+    mean_degree: Float = Field(6.0, gt=0, le=10_000, description="erdos_renyi: expected number of neighbours.")
     path: str | None = Field(None, description="file: an edge list (one 'u v' pair a line) or a GraphML file, relative to the scenario file.")
 
     @model_validator(mode="after")
@@ -73,15 +78,15 @@ class SinkConfig(Strict):
 
     name: Name = Field(description="Unique name of the sink.")
     kind: SinkKind = Field(description="Kind of site; users' tastes are per kind. 'offline' is the outside option: time a user's budget spends away from the web (no ads, no network effect), not counted in online time or shares; time on 'social' sinks is what lets word of mouth through (word_of_mouth.feed_minutes).")
-    appeal: float = Field(0.0, ge=-20, le=20, description="Base utility of a slot spent here (logit scale).")
-    ad_load: float = Field(0.0, ge=0, le=20, description="Ad impressions the sink can carry per minute of attention (0: no ads).")
-    network_effect: float = Field(0.0, ge=0, le=20, description="Weight of the share of time a user's neighbours spent here yesterday.")
-    novelty: float = Field(0.0, ge=0, le=20, description="Hype when the sink appears, added to its utility and decaying each day.")
-    novelty_decay: float = Field(0.05, ge=0, le=1, description="Share of the remaining novelty lost each day.")
-    members: float = Field(1.0, ge=0, le=1, description="Share of users who are members on day 0 (or on the launch day); only members spend time here. 1 with join_p, join_q and lapse at 0: open to everyone, no sign-up.")
-    join_p: float = Field(0.0, ge=0, le=1, description="Daily chance that a non-member joins on their own (Bass p per day of the network Bass hazard of joining).")
-    join_q: float = Field(0.0, ge=0, le=1, description="Daily chance that a non-member joins when every neighbour is a member (Bass q per day; pulled by the share of friends who are members).")
-    lapse: float = Field(0.0, ge=0, le=1, description="Daily chance that a member leaves.")
+    appeal: Float = Field(0.0, ge=-20, le=20, description="Base utility of a slot spent here (logit scale).")
+    ad_load: Float = Field(0.0, ge=0, le=20, description="Ad impressions the sink can carry per minute of attention (0: no ads).")
+    network_effect: Float = Field(0.0, ge=0, le=20, description="Weight of the share of time a user's neighbours spent here yesterday.")
+    novelty: Float = Field(0.0, ge=0, le=20, description="Hype when the sink appears, added to its utility and decaying each day.")
+    novelty_decay: Float = Field(0.05, ge=0, le=1, description="Share of the remaining novelty lost each day.")
+    members: Float = Field(1.0, ge=0, le=1, description="Share of users who are members on day 0 (or on the launch day); only members spend time here. 1 with join_p, join_q and lapse at 0: open to everyone, no sign-up.")
+    join_p: Float = Field(0.0, ge=0, le=1, description="Daily chance that a non-member joins on their own (Bass p per day of the network Bass hazard of joining).")
+    join_q: Float = Field(0.0, ge=0, le=1, description="Daily chance that a non-member joins when every neighbour is a member (Bass q per day; pulled by the share of friends who are members).")
+    lapse: Float = Field(0.0, ge=0, le=1, description="Daily chance that a member leaves.")
 
     @model_validator(mode="after")
     def _offline_has_no_ads(self) -> "SinkConfig":
@@ -106,8 +111,8 @@ class SinkConfig(Strict):
 class DestinationConfig(Strict):
     """A brand's own site or community page (an attention sink of kind 'brand')."""
 
-    appeal: float = Field(-4.0, ge=-20, le=20, description="Base utility of a slot at the brand's destination.")
-    network_effect: float = Field(0.5, ge=0, le=20, description="Community pull: weight of neighbours' share of time there.")
+    appeal: Float = Field(-4.0, ge=-20, le=20, description="Base utility of a slot at the brand's destination.")
+    network_effect: Float = Field(0.5, ge=0, le=20, description="Community pull: weight of neighbours' share of time there.")
 
 
 class BrandConfig(Strict):
@@ -117,24 +122,24 @@ class BrandConfig(Strict):
     strategy: Strategy = Field(
         description="billboard: buy impressions; relational: content, conversation and service; mixed: a split; "
                     "copycat: imitate the most visible brand's split after a lag; influencer: pay the best-connected users to recommend.")
-    relational_share: float | None = Field(
+    relational_share: Float | None = Field(
         None, ge=0, le=1, description="mixed: share of the budget spent relationally (billboard is 0, relational is 1); copycat: its split until it first copies (default 0.5).")
-    copy_lag: int = Field(14, ge=1, le=3650, description="copycat only: days it takes to notice and copy the most visible brand's strategy.")
-    copy_penalty: float = Field(0.5, ge=0, le=1, description="copycat only: share of the original campaign's novelty a copy lacks.")
-    copy_saving: float = Field(0.0, ge=0, lt=1, description="copycat only: share of the content's production cost a copy saves (it imitates instead of creating): while copying, its content works as if it cost 1 / (1 - copy_saving) times what it spends.")
-    influencer_fee: float = Field(5.0, ge=0.001, le=1e9, description="influencer only: cost of one influencer's recommendations for one day.")
-    budget_per_day: float = Field(1000.0, ge=0, le=1e12, description="Money spent per day (currency units).")
-    price: float = Field(50.0, gt=0, le=1e9, description="Revenue per sale.")
-    margin: float = Field(0.5, ge=0, le=1, description="Gross margin on a sale; ROI = (margin x revenue - spend) / spend.")
-    cpm: float = Field(5.0, ge=0.001, le=1e6, description="Cost of a thousand impressions.")
-    frequency_cap: int | None = Field(None, ge=1, le=100_000, description="Most of this brand's impressions one user is shown in a day (null: no cap). Impressions a user would get beyond it are not shown, and not paid for.")
+    copy_lag: Int = Field(14, ge=1, le=3650, description="copycat only: days it takes to notice and copy the most visible brand's strategy.")
+    copy_penalty: Float = Field(0.5, ge=0, le=1, description="copycat only: share of the original campaign's novelty a copy lacks.")
+    copy_saving: Float = Field(0.0, ge=0, lt=1, description="copycat only: share of the content's production cost a copy saves (it imitates instead of creating): while copying, its content works as if it cost 1 / (1 - copy_saving) times what it spends.")
+    influencer_fee: Float = Field(5.0, ge=0.001, le=1e9, description="influencer only: cost of one influencer's recommendations for one day.")
+    budget_per_day: Float = Field(1000.0, ge=0, le=1e12, description="Money spent per day (currency units).")
+    price: Float = Field(50.0, gt=0, le=1e9, description="Revenue per sale.")
+    margin: Float = Field(0.5, ge=0, le=1, description="Gross margin on a sale; ROI = (margin x revenue - spend) / spend.")
+    cpm: Float = Field(5.0, ge=0.001, le=1e6, description="Cost of a thousand impressions.")
+    frequency_cap: Int | None = Field(None, ge=1, le=100_000, description="Most of this brand's impressions one user is shown in a day (null: no cap). Impressions a user would get beyond it are not shown, and not paid for.")
     ad_sinks: list[Name] | None = Field(None, description="Sinks the billboard buys impressions on (null: every sink with ad_load > 0).")
-    service_share: float = Field(0.5, ge=0, le=1, description="Share of relational spend on answering users; the rest goes to content.")
-    cost_per_answer: float = Field(2.0, ge=0.001, le=1e9, description="Cost of answering one visitor at the destination.")
-    content_scale: float = Field(500.0, ge=0.001, le=1e12, description="Daily content spend at which content adds ln 2 x content_pull to the destination's utility.")
-    initial_awareness: float = Field(0.05, ge=0, le=1, description="Awareness of the brand on day 0, the same for every user (with choice sets, also the chance that the brand comes to mind on the first day).")
-    initial_trust: float = Field(0.0, ge=-1, le=1, description="Trust in the brand on day 0, the same for every user.")
-    quality: float = Field(0.3, ge=-1, le=1, description="Product experience: a buyer's trust moves toward it at each purchase.")
+    service_share: Float = Field(0.5, ge=0, le=1, description="Share of relational spend on answering users; the rest goes to content.")
+    cost_per_answer: Float = Field(2.0, ge=0.001, le=1e9, description="Cost of answering one visitor at the destination.")
+    content_scale: Float = Field(500.0, ge=0.001, le=1e12, description="Daily content spend at which content adds ln 2 x content_pull to the destination's utility.")
+    initial_awareness: Float = Field(0.05, ge=0, le=1, description="Awareness of the brand on day 0, the same for every user (with choice sets, also the chance that the brand comes to mind on the first day).")
+    initial_trust: Float = Field(0.0, ge=-1, le=1, description="Trust in the brand on day 0, the same for every user.")
+    quality: Float = Field(0.3, ge=-1, le=1, description="Product experience: a buyer's trust moves toward it at each purchase.")
     destination: DestinationConfig = Field(default_factory=DestinationConfig, description="The brand's own site or community page.")
 
     @model_validator(mode="after")
@@ -165,9 +170,9 @@ class SourceTrustConfig(Strict):
     online banner ads 33 %.
     """
 
-    friend: float = Field(0.90, gt=0, le=1, description="A friend's recommendation (Nielsen 2009: 90 %); the reference the others are weighed against.")
-    brand_site: float = Field(0.70, ge=0, le=1, description="A brand's own website (Nielsen 2009: 70 %).")
-    banner: float = Field(0.33, ge=0, le=1, description="An online banner ad (Nielsen 2009: 33 %).")
+    friend: Float = Field(0.90, gt=0, le=1, description="A friend's recommendation (Nielsen 2009: 90 %); the reference the others are weighed against.")
+    brand_site: Float = Field(0.70, ge=0, le=1, description="A brand's own website (Nielsen 2009: 70 %).")
+    banner: Float = Field(0.33, ge=0, le=1, description="An online banner ad (Nielsen 2009: 33 %).")
 
     @model_validator(mode="after")
     def _friend_is_the_reference(self) -> "SourceTrustConfig":
@@ -181,86 +186,86 @@ class SourceTrustConfig(Strict):
 class MarketConfig(Strict):
     """Adoption and sales: the network Bass model driven by attention."""
 
-    p: float = Field(0.004, ge=0, le=1, description="External pull: daily adoption probability of a fully exposed user (Bass p per day).")
-    q: float = Field(0.05, ge=0, le=1, description="Word-of-mouth pull: daily adoption probability when every neighbour is a fully trusting adopter (Bass q per day).")
+    p: Float = Field(0.004, ge=0, le=1, description="External pull: daily adoption probability of a fully exposed user (Bass p per day).")
+    q: Float = Field(0.05, ge=0, le=1, description="Word-of-mouth pull: daily adoption probability when every neighbour is a fully trusting adopter (Bass q per day).")
     exposure: Literal["attention", "full"] = Field(
         "attention", description="attention: external pull only through impressions and visits a user actually gets; full: every user fully exposed (the Bass limit: no funnel).")
     choice_set: bool = Field(False, description="A user considers a brand's site only on days the brand comes to mind, with probability equal to the user's awareness of it (true); false: every site is in every choice set and awareness adds ln(awareness + 0.001) to its utility.")
     funnel: bool = Field(False, description="The external pull of impressions and visits works on aware users, scaled by trust: the purchase hazard takes it times awareness x (1 + trust) / 2, each source weighted by source_trust (true); false: on everyone alike, at full weight. Off with exposure: full.")
     source_trust: SourceTrustConfig = Field(default_factory=SourceTrustConfig, description="How far people trust each source of a purchase nudge (Nielsen 2009); with the funnel, the external pull of a banner and of a brand's site is weighted by its trust relative to a friend's recommendation.")
-    engagement_minutes: float = Field(10.0, gt=0, le=1440, description="Minutes at a brand's destination that give 63% of the full external pull.")
-    repurchase_rate: float = Field(0.01, ge=0, le=1, description="Daily probability that a customer with trust 1 buys again (half of it at trust 0, none at -1).")
-    experience_weight: float = Field(0.5, ge=0, le=1, description="Share of the distance to the product's quality that a buyer's trust moves at each purchase.")
-    campaign_novelty_decay: float = Field(0.0, ge=0, le=1, description="Share of a campaign's novelty lost each day (Wu & Huberman 2007); novelty scales the effect of its impressions and content.")
-    awareness_forgetting: float = Field(0.01, ge=0, le=1, description="Share of awareness forgotten each day.")
-    trust_forgetting: float = Field(0.01, ge=0, le=1, description="Share of the distance between a user's trust and the brand's initial_trust lost each day: opinions, good and bad, fade toward the baseline (0.01: a half-life of 69 days).")
+    engagement_minutes: Float = Field(10.0, gt=0, le=1440, description="Minutes at a brand's destination that give 63% of the full external pull.")
+    repurchase_rate: Float = Field(0.01, ge=0, le=1, description="Daily probability that a customer with trust 1 buys again (half of it at trust 0, none at -1).")
+    experience_weight: Float = Field(0.5, ge=0, le=1, description="Share of the distance to the product's quality that a buyer's trust moves at each purchase.")
+    campaign_novelty_decay: Float = Field(0.0, ge=0, le=1, description="Share of a campaign's novelty lost each day (Wu & Huberman 2007); novelty scales the effect of its impressions and content.")
+    awareness_forgetting: Float = Field(0.01, ge=0, le=1, description="Share of awareness forgotten each day.")
+    trust_forgetting: Float = Field(0.01, ge=0, le=1, description="Share of the distance between a user's trust and the brand's initial_trust lost each day: opinions, good and bad, fade toward the baseline (0.01: a half-life of 69 days).")
 
 
 class AdvertisingConfig(Strict):
     """How impressions work on users."""
 
-    ad_effect: float = Field(0.05, ge=0, le=1, description="Effect of one impression on a naive, unfatigued user.")
-    fatigue_per_impression: float = Field(0.05, ge=0, le=10, description="Ad fatigue added by each impression of the same brand (effect falls as e^-fatigue).")
-    fatigue_recovery: float = Field(0.1, ge=0, le=1, description="Share of fatigue lost each day.")
-    click_rate: float = Field(0.00225, ge=0, le=1, description="Chance that a naive, unfatigued user clicks an impression, worn out like its effect (clicks are observed as expected values). The default gives the 2010 baseline a click-through of about 0.1 % (DoubleClick 2009).")
-    savviness_initial: float = Field(0.05, ge=0, lt=1, description="Ad blindness on day 0 (effect of an impression falls by this share).")
-    savviness_growth: float = Field(0.02, ge=0, le=1, description="Savviness gained per thousand ads seen (of any advertiser), on the remaining naivety.")
-    savviness_decay: float = Field(0.0, ge=0, le=1, description="Share of the savviness above savviness_initial lost each day: ad blindness fades without ads and settles where growth and decay balance (0: it only grows; 0.01 is a half-life of 69 days).")
+    ad_effect: Float = Field(0.05, ge=0, le=1, description="Effect of one impression on a naive, unfatigued user.")
+    fatigue_per_impression: Float = Field(0.05, ge=0, le=10, description="Ad fatigue added by each impression of the same brand (effect falls as e^-fatigue).")
+    fatigue_recovery: Float = Field(0.1, ge=0, le=1, description="Share of fatigue lost each day.")
+    click_rate: Float = Field(0.00225, ge=0, le=1, description="Chance that a naive, unfatigued user clicks an impression, worn out like its effect (clicks are observed as expected values). The default gives the 2010 baseline a click-through of about 0.1 % (DoubleClick 2009).")
+    savviness_initial: Float = Field(0.05, ge=0, lt=1, description="Ad blindness on day 0 (effect of an impression falls by this share).")
+    savviness_growth: Float = Field(0.02, ge=0, le=1, description="Savviness gained per thousand ads seen (of any advertiser), on the remaining naivety.")
+    savviness_decay: Float = Field(0.0, ge=0, le=1, description="Share of the savviness above savviness_initial lost each day: ad blindness fades without ads and settles where growth and decay balance (0: it only grows; 0.01 is a half-life of 69 days).")
 
 
 class WordOfMouthConfig(Strict):
     """What flows along the edges of the social graph."""
 
-    awareness_spread: float = Field(0.05, ge=0, le=1, description="Daily awareness gained from the share of neighbours who talk about the brand (customers, fans and critics).")
-    trust_influence: float = Field(0.02, ge=0, le=1, description="Daily pull of a user's trust toward the opinions neighbours voice.")
-    negativity_bias: float = Field(2.0, ge=0, le=100, description="Weight of a negative opinion against a positive one.")
-    urge_fading: float = Field(0.1, ge=0, le=1, description="Share of the urge to talk of a fresh experience lost each day: a user who buys, is answered, or turns against a brand (trust falls below 0, or a crisis hits) speaks of it at full voice, then less and less (0.1: told for about 10 days).")
-    talk_threshold: float = Field(0.0, ge=0, le=1, description="Customers and fans speak well of a brand every day only while their trust is at least this (otherwise only with the urge of a fresh experience; a grievance is told while fresh). 0: every customer and fan who does not distrust the brand speaks.")
-    feed_minutes: float = Field(0.0, ge=0, le=1440, description="Minutes a day on social platforms (sinks of kind 'social') at which a user takes in all of the neighbours' talk; less time, proportionally less, both to post and to hear (a finite feed; 15 is about the mean social time of the 2010 web). 0: talk needs no attention.")
+    awareness_spread: Float = Field(0.05, ge=0, le=1, description="Daily awareness gained from the share of neighbours who talk about the brand (customers, fans and critics).")
+    trust_influence: Float = Field(0.02, ge=0, le=1, description="Daily pull of a user's trust toward the opinions neighbours voice.")
+    negativity_bias: Float = Field(2.0, ge=0, le=100, description="Weight of a negative opinion against a positive one.")
+    urge_fading: Float = Field(0.1, ge=0, le=1, description="Share of the urge to talk of a fresh experience lost each day: a user who buys, is answered, or turns against a brand (trust falls below 0, or a crisis hits) speaks of it at full voice, then less and less (0.1: told for about 10 days).")
+    talk_threshold: Float = Field(0.0, ge=0, le=1, description="Customers and fans speak well of a brand every day only while their trust is at least this (otherwise only with the urge of a fresh experience; a grievance is told while fresh). 0: every customer and fan who does not distrust the brand speaks.")
+    feed_minutes: Float = Field(0.0, ge=0, le=1440, description="Minutes a day on social platforms (sinks of kind 'social') at which a user takes in all of the neighbours' talk; less time, proportionally less, both to post and to hear (a finite feed; 15 is about the mean social time of the 2010 web). 0: talk needs no attention.")
 
 
 class RelationalConfig(Strict):
     """What conversation and community do."""
 
-    answer_trust_gain: float = Field(0.2, ge=0, le=1, description="Share of the distance to full trust that an answered visitor gains.")
-    content_pull: float = Field(1.0, ge=0, le=20, description="Utility content spend adds to the destination (times ln(1 + spend/content_scale)).")
-    paid_voice: float = Field(0.5, ge=0, le=1, description="Weight of a paid influencer's recommendation, against 1 for a fully trusting customer's.")
-    trust_pull: float = Field(1.0, ge=0, le=20, description="Utility of the destination per unit of |trust|: trusting fans come to buy, distrusting critics to complain.")
+    answer_trust_gain: Float = Field(0.2, ge=0, le=1, description="Share of the distance to full trust that an answered visitor gains.")
+    content_pull: Float = Field(1.0, ge=0, le=20, description="Utility content spend adds to the destination (times ln(1 + spend/content_scale)).")
+    paid_voice: Float = Field(0.5, ge=0, le=1, description="Weight of a paid influencer's recommendation, against 1 for a fully trusting customer's.")
+    trust_pull: Float = Field(1.0, ge=0, le=20, description="Utility of the destination per unit of |trust|: trusting fans come to buy, distrusting critics to complain.")
 
 
 class SinkLaunch(Strict):
     type: Literal["platform_launch"] = Field(description="A new sink opens, usually with hype.")
-    day: int = Field(ge=1, le=36_500, description="Day the platform opens (days are numbered from 1).")
+    day: Int = Field(ge=1, le=36_500, description="Day the platform opens (days are numbered from 1).")
     sink: SinkConfig = Field(description="The new sink (usually with novelty and a network effect).")
 
 
 class SinkClose(Strict):
     type: Literal["platform_close"] = Field(description="A sink shuts; its users spend their time elsewhere.")
-    day: int = Field(ge=1, le=36_500, description="Day the platform shuts.")
+    day: Int = Field(ge=1, le=36_500, description="Day the platform shuts.")
     sink: Name = Field(description="Name of the sink that leaves.")
 
 
 class Crisis(Strict):
     type: Literal["crisis"] = Field(description="Aware users of a brand lose trust; negative word of mouth follows.")
-    day: int = Field(ge=1, le=36_500, description="Day the crisis breaks.")
+    day: Int = Field(ge=1, le=36_500, description="Day the crisis breaks.")
     brand: Name = Field(description="Brand in crisis.")
-    share: float = Field(0.2, gt=0, le=1, description="Share of the brand's aware users who hear of it that day.")
-    trust_loss: float = Field(0.8, gt=0, le=2, description="Trust each of them loses (trust stays within [-1, 1]).")
+    share: Float = Field(0.2, gt=0, le=1, description="Share of the brand's aware users who hear of it that day.")
+    trust_loss: Float = Field(0.8, gt=0, le=2, description="Trust each of them loses (trust stays within [-1, 1]).")
 
 
 class BudgetChange(Strict):
     type: Literal["budget_change"] = Field(description="A brand's daily budget changes.")
-    day: int = Field(ge=1, le=36_500, description="Day the new budget starts.")
+    day: Int = Field(ge=1, le=36_500, description="Day the new budget starts.")
     brand: Name = Field(description="Brand whose budget changes.")
-    budget_per_day: float = Field(ge=0, le=1e12, description="The new daily budget.")
+    budget_per_day: Float = Field(ge=0, le=1e12, description="The new daily budget.")
 
 
 class StrategyChange(Strict):
     type: Literal["strategy_change"] = Field(description="A brand switches strategy.")
-    day: int = Field(ge=1, le=36_500, description="Day the new strategy starts.")
+    day: Int = Field(ge=1, le=36_500, description="Day the new strategy starts.")
     brand: Name = Field(description="Brand whose strategy changes.")
     strategy: Literal["billboard", "relational", "mixed"] = Field(description="The new strategy (billboard, relational or mixed).")
-    relational_share: float | None = Field(None, ge=0, le=1, description="mixed only: share of the budget spent relationally.")
+    relational_share: Float | None = Field(None, ge=0, le=1, description="mixed only: share of the budget spent relationally.")
 
     @model_validator(mode="after")
     def _share_matches_strategy(self) -> "StrategyChange":
@@ -277,7 +282,7 @@ Event = Annotated[Union[SinkLaunch, SinkClose, Crisis, BudgetChange, StrategyCha
 class CollectConfig(Strict):
     """Optional per-user data (the default collects aggregates only)."""
 
-    sample_users: int = Field(0, ge=0, le=100_000, description="Follow this many randomly chosen users every day (users.csv).")
+    sample_users: Int = Field(0, ge=0, le=100_000, description="Follow this many randomly chosen users every day (users.csv).")
 
 
 class ArmConfig(Strict):
@@ -297,8 +302,8 @@ class Scenario(Strict):
     description: str = Field("", max_length=5000, description="What the scenario sets up, in a few sentences (shown under the report's title).")
     question: str | None = Field(None, max_length=2000, description="The question the scenario asks, opening every compare report with its verdict. null: the paragraph of the file's header comment that starts with 'Question', if any.")
     currency: str = Field("units", min_length=1, max_length=12, description="Name of the money unit of budgets, prices, revenue and spend, shown with every amount in reports and tables (e.g. EUR, USD).")
-    days: int = Field(365, ge=1, le=36_500, description="Days to simulate (one step is one day).")
-    seed: int = Field(1, ge=0, le=2**63 - 1, description="Seed of the model's random generator (--seed overrides it).")
+    days: Int = Field(365, ge=1, le=36_500, description="Days to simulate (one step is one day).")
+    seed: Int = Field(1, ge=0, le=2**63 - 1, description="Seed of the model's random generator (--seed overrides it).")
     population: PopulationConfig = Field(default_factory=PopulationConfig, description="The users.")
     network: NetworkConfig = Field(default_factory=NetworkConfig, description="The social graph.")
     sinks: list[SinkConfig] = Field(min_length=1, description="The attention sinks present on day 0 (brand destinations are added per brand).")
