@@ -20,6 +20,7 @@ from pathlib import Path
 
 from simulation.scenario import ScenarioError, load_scenario
 from simulation.experiments.executors import ExecutionLost, ExperimentFailed
+from simulation.experiments.tasks import interruption_behind
 from simulation.engine.warm import compiled_on_disk, warm_up
 from simulation.outputs.folders import check_out, claim, disk_full, staged
 
@@ -226,17 +227,6 @@ def _hold(out: Path, keep: tuple[Path, ...] = ()) -> None:
         print(f"note: {note}", file=sys.stderr)
 
 
-def _interruption(exc: BaseException) -> KeyboardInterrupt | None:
-    """The Ctrl-C or SIGTERM behind an error, if any: numba turns one raised inside a kernel call into a SystemError."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return None
-
-
 def _interrupted(command: str, exc: KeyboardInterrupt) -> int:
     """Say what an interruption left, and its exit code: 128 + the signal's number (130 Ctrl-C, 143 SIGTERM)."""
     stopped = "terminated" if isinstance(exc, Terminated) else "interrupted"
@@ -278,7 +268,7 @@ def main(argv: list[str] | None = None, prog: str = "run.py") -> int:
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Terminated)
         return _interrupted(args.command, exc)
     except Exception as exc:  # a bug of ours, never the user's mistake
-        if (stop := _interruption(exc)) is not None:
+        if (stop := interruption_behind(exc)) is not None:
             return _interrupted(args.command, stop)
         if full := disk_full(exc):  # not a bug: the disk, a quota or the file-size limit; temporaries are removed
             kept = "; the finished runs are kept: it resumes" if args.command in ("sweep", "sensitivity") else ""

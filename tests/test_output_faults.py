@@ -180,7 +180,8 @@ def test_only_abandoned_staging_folders_of_ours_are_removed(tmp_path, write_yaml
         (folder / "brands.csv").write_text("day,brand\n")
     (dead / MARKER).write_text("ours\n")
     (live / MARKER).write_text("ours\n")
-    (parent / ".busy.lock").write_text(f"{os.getpid()}\n")
+    (parent / ".busy.lock").write_text(f"attention-market {os.getpid()}\n")
+    (parent / ".other.lock").write_text("12345\n")  # another program's lock (fcntl, invisible to flock): not ours
     held = [os.open(live / MARKER, os.O_RDONLY), os.open(parent / ".busy.lock", os.O_RDONLY)]
     for fd in held:  # a run writing `live` holds its marker; one about to mark `busy` holds busy's lock
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -190,6 +191,7 @@ def test_only_abandoned_staging_folders_of_ours_are_removed(tmp_path, write_yaml
         err = capsys.readouterr().err
         assert live.is_dir() and busy.is_dir() and (parent / ".busy.lock").exists()
         assert foreign.is_dir() and (foreign / "brands.csv").exists()  # no marker: not ours
+        assert (parent / ".other.lock").exists()
         # dead: marked, no one holds it; half: a run killed as it made it (empty), its target's lock free
         assert not dead.exists() and not half.exists(), err
         assert "removed 2 unfinished folder" in err and dead.name in err and half.name in err, err
@@ -222,7 +224,9 @@ def test_sigterm_stops_a_run_like_ctrl_c(tmp_path, when, number):
 
 @pytest.mark.slow
 def test_sigterm_stops_a_sweep_that_then_resumes(tmp_path, write_yaml):
-    path = write_yaml(small_data(days=40, population={"users": 1000}))
+    # runs of a few seconds each: the signal lands while the sweep still has runs to make, however busy the
+    # machine (with 40-day runs a starved test process once saw the whole sweep end before it signalled)
+    path = write_yaml(small_data(days=300, population={"users": 1000}))
     out = tmp_path / "sweep"
     command = ["sweep", str(path), "--vary", "market.q=0.01,0.05,0.1,0.2", "--replications", "2", "--series",
                "--workers", "1", "--out", str(out), "--quiet"]
@@ -236,7 +240,8 @@ def test_sigterm_stops_a_sweep_that_then_resumes(tmp_path, write_yaml):
     done = subprocess.run([sys.executable, str(TREE / "run.py"), *command], cwd=TREE, env=ENV, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert sorted(pd.read_parquet(out / "results.parquet")["run_id"]) == list(range(8))
+    results = pd.read_parquet(out / "results.parquet")
+    assert sorted(results["run_id"]) == list(range(8)) and (results["status"] == "ok").all()  # none "failed" by it
 
 
 # ---------------------------------------------------------------- 3. a full disk
@@ -283,13 +288,15 @@ def test_a_full_disk_during_a_sweep_is_one_line_and_leaves_no_temporary(small_di
 
 
 @pytest.mark.slow
-def test_a_file_size_limit_during_a_sweep_is_one_line_and_leaves_no_temporary(tmp_path, write_yaml):
-    """Without root: a file-size limit (ulimit -f) makes the writes fail for real (EFBIG) part-way."""
+@pytest.mark.parametrize("max_bytes", [20_000, 100], ids=["part-way", "at-the-start"])
+def test_a_file_size_limit_during_a_sweep_is_one_line_and_leaves_no_temporary(tmp_path, write_yaml, max_bytes):
+    """Without root: a file-size limit (ulimit -f) makes the writes fail for real (EFBIG), part-way or as the
+    sweep's folder is made: the same exit 1 and one line either way."""
     path = write_yaml(small_data(days=40))
     out = tmp_path / "sweep"
 
     def limit() -> None:  # runs in the child only; Python ignores SIGXFSZ, so writes past it fail with EFBIG
-        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, resource.RLIM_INFINITY))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, resource.RLIM_INFINITY))
 
     done = subprocess.run([sys.executable, str(TREE / "run.py"), *_sweep_series(path, out)], cwd=TREE, env=ENV,
                           capture_output=True, text=True, timeout=300, preexec_fn=limit)
@@ -340,3 +347,25 @@ def test_force_never_replaces_a_folder_everyone_writes_in(tmp_path, write_yaml, 
     assert "everyone may write in" in err, err
     assert (shared / "someone-elses.txt").read_text() == "theirs"
     assert _hidden(tmp_path) == []  # no lock file beside a refused folder
+
+
+def test_a_failure_between_the_two_renames_puts_the_previous_results_back(tmp_path, monkeypatch):
+    """If writing fails after the old folder was moved aside, the old results are where they were."""
+    from simulation.outputs import folders
+
+    out = tmp_path / "res"
+    with folders.staged(out) as staging:
+        (staging / "report.md").write_text("old\n")
+    real_rename = Path.rename
+
+    def rename(self, target):
+        if self.name.startswith(".res-new-"):  # the staging folder's rename onto the target
+            raise OSError(28, "No space left on device")
+        return real_rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(Exception):
+        with folders.staged(out) as staging:
+            (staging / "report.md").write_text("new\n")
+    assert (out / "report.md").read_text() == "old\n"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".res-")]

@@ -31,7 +31,7 @@ from simulation.scenario import Scenario, ScenarioError
 from simulation.experiments.output import atomic_write_bytes
 from simulation.outputs.tables import FLOAT_FORMAT
 from simulation.experiments.tasks import RunTask, derive_seeds, scenario_with, split_top_level
-from simulation.outputs.folders import check_out, mark, refuse_precious
+from simulation.outputs.folders import cannot_write, check_out, mark, refuse_precious
 
 PARAM = "param:"  # prefix of the varied parameters' columns
 RUN_META = b"attention_market"  # key of a run file's Parquet metadata: which run of which experiment it holds
@@ -261,7 +261,7 @@ class SweepStore:
             if plan.series:
                 self.series.mkdir(exist_ok=True)
         except OSError as exc:
-            raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+            raise cannot_write(out, exc) from None  # a full disk: exit 1 and one line, as during the runs
 
     def path(self, run_id: int) -> Path:
         return self.runs / f"run-{run_id:07d}.parquet"

@@ -94,6 +94,17 @@ def _one_thread_in_dask_workers() -> None:
     threads.set_threads(1)
 
 
+def interruption_behind(exc: BaseException) -> KeyboardInterrupt | None:
+    """The Ctrl-C or SIGTERM behind an error, if any: numba turns one raised inside a kernel call into a SystemError."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def execute(task: RunTask) -> dict:
     """Run one simulation and return its row (never raises: a failure is a row with its error)."""
     from simulation.runner import run_simulation
@@ -107,6 +118,8 @@ def execute(task: RunTask) -> dict:
     except ScenarioError as exc:
         return {**row, "status": "failed", "error": str(exc), "seconds": time.perf_counter() - start}
     except Exception as exc:  # recorded, and the experiment goes on
+        if (stop := interruption_behind(exc)) is not None:  # Ctrl-C or SIGTERM inside a kernel: stop, not a failure
+            raise stop from None
         return {**row, "status": "failed", "error": f"{type(exc).__name__}: {exc}",
                 "traceback": traceback.format_exc(), "seconds": time.perf_counter() - start}
     row.update(status="ok", error="", seconds=time.perf_counter() - start)

@@ -35,6 +35,7 @@ from pathlib import Path
 from simulation.scenario import ScenarioError
 
 MARKER = ".attention-market"
+LOCK_TAG = "attention-market"  # a lock file holds "attention-market <pid>": only such files are ever removed
 _MARKER_TEXT = "This folder was written by Attention Market; run.py --force may replace it.\n"
 #: The hidden folders `staged` makes beside a target (tempfile.mkdtemp adds 8 characters).
 _STAGING = re.compile(r"^\.(?P<name>.+)-(?P<kind>new|old)-[a-z0-9_]{8}$")
@@ -95,7 +96,7 @@ def check_out(out: Path, force: bool, keep: tuple[Path, ...] = ()) -> None:
         probe = Path(tempfile.mkdtemp(prefix=f".{out.name}-probe-", dir=out.parent))
         probe.rmdir()
     except OSError as exc:
-        raise ScenarioError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+        raise cannot_write(out, exc) from None
 
 
 def mark(folder: Path) -> None:
@@ -113,7 +114,7 @@ def disk_full(exc: BaseException) -> str | None:
     return f"{what}{where}: free some space and run the same command again"
 
 
-def _cannot_write(out: Path, exc: OSError, tail: str = "") -> BaseException:
+def cannot_write(out: Path, exc: OSError, tail: str = "") -> BaseException:
     """What to raise for a failed write: a full disk stays itself (main says so in one line), else a clear error."""
     if disk_full(exc):
         return exc
@@ -181,9 +182,9 @@ def claim(out: Path, keep: tuple[Path, ...] = ()) -> OutputLock:
             os.close(fd)  # released and removed while we opened it: take the new one
         previous = _read_pid(fd)
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(fd, f"{LOCK_TAG} {os.getpid()}\n".encode(), 0)
     except OSError as exc:
-        raise _cannot_write(out, exc) from None
+        raise cannot_write(out, exc) from None
     notes = []
     if previous and previous != os.getpid():  # a lock is removed on release: this one's run was killed
         notes.append(f"took over the lock on {out} left by a run (pid {previous}) that was stopped before it "
@@ -193,7 +194,7 @@ def claim(out: Path, keep: tuple[Path, ...] = ()) -> OutputLock:
         notes += clear_stale(out)
     except OSError as exc:
         lock.release()
-        raise _cannot_write(out, exc) from None
+        raise cannot_write(out, exc) from None
     return lock
 
 
@@ -210,10 +211,12 @@ def _flock_soon(fd: int, tries: int = 10) -> None:
 
 
 def _read_pid(fd: int) -> int | None:
+    """The pid in one of our lock files ("attention-market 1234"); None in an empty or foreign one."""
     try:
-        return int(os.pread(fd, 32, 0).decode().strip() or 0) or None
-    except (OSError, ValueError):
+        found = re.fullmatch(rb"attention-market ([0-9]+)\n", os.pread(fd, 64, 0))
+    except OSError:
         return None
+    return int(found.group(1)) if found else None
 
 
 def _same_file(fd: int, path: Path) -> bool:
@@ -264,14 +267,14 @@ def clear_stale(out: Path) -> list[str]:
 
 
 def _remove_lock_if_abandoned(path: Path) -> None:
-    """Remove the lock file of a run that was killed (no one holds its flock; it holds a pid, as ours do)."""
+    """Remove the lock file of a run that was killed (no one holds its flock, and it carries our tag and a pid)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        if re.fullmatch(rb"[0-9]+\n", os.pread(fd, 32, 0)) and _same_file(fd, path):
+        if _read_pid(fd) is not None and _same_file(fd, path):  # ours: another program's lock is not
             path.unlink()
     except OSError:  # held by a live run, or not ours to remove
         pass
@@ -345,13 +348,12 @@ def staged(out: Path) -> Iterator[Path]:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-new-", dir=out.parent))
     except OSError as exc:
-        raise _cannot_write(out, exc) from None
-    writer = None
+        raise cannot_write(out, exc) from None
+    writer = backup = None
     try:
         os.chmod(staging, 0o777 & ~_umask())  # as any folder the user makes (mkdtemp's 0o700 would stick)
         writer = _marked_and_held(staging)
         yield staging
-        backup = None
         if out.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
             backup.rmdir()
@@ -360,11 +362,19 @@ def staged(out: Path) -> Iterator[Path]:
         if backup is not None:
             shutil.rmtree(backup, ignore_errors=True)
     except OSError as exc:
+        _put_back(out, backup)
         shutil.rmtree(staging, ignore_errors=True)
-        raise _cannot_write(out, exc, "; nothing was written") from None
+        raise cannot_write(out, exc, "; nothing was written") from None
     except BaseException:
+        _put_back(out, backup)
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
         if writer is not None:
             os.close(writer)
+
+
+def _put_back(out: Path, backup: Path | None) -> None:
+    """After a failure between the two renames of `staged`: the previous results go back where they were."""
+    if backup is not None and backup.exists() and not out.exists():
+        backup.rename(out)

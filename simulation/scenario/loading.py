@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,11 @@ class _BoundedLoader(yaml.SafeLoader):
                     key_node.start_mark)
             seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.1 (PyYAML) reads 1e-3 and 2E6 as text, for want of a dot; YAML 1.2, and everyone, reads numbers.
+_BoundedLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$"),
+                                     list("-+0123456789"))
 
 
 def parse_yaml(text: str, source: str, what: str = "a scenario", lines: bool = True) -> tuple[Any, yaml.Node | None]:
@@ -455,7 +461,8 @@ def _check_users_fit_the_graph(data: dict, scenario, path: Path, lines) -> None:
         where = f"{path}:{line}" if line else str(path)
         raise ScenarioError(f"{where}: population.users: the graph file {scenario.network.path} has {nodes:,} nodes, "
                             f"fewer than population.users ({users:,}); leave population.users out (the graph's "
-                            "nodes are the users) or give a graph with that many nodes")
+                            f"nodes are the users), set it to at most {nodes:,} (--set population.users={nodes}), "
+                            "or give a graph with that many nodes")
 
 
 class LoadedScenario(BaseModel):

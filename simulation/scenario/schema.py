@@ -10,7 +10,7 @@ import json
 import typing
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic import Strict as NoCoercion
 
 Strategy = Literal["billboard", "relational", "mixed", "copycat", "influencer"]
@@ -27,9 +27,17 @@ SINK_KINDS: tuple[str, ...] = tuple(k for k in typing.get_args(SinkKind) if k !=
 NAME_PATTERN = r"^\w[\w &'-]*$"
 Name = Annotated[str, Field(min_length=1, max_length=60, pattern=NAME_PATTERN)]
 #: Numbers are numbers: a boolean (YAML's yes, no, on, off) is never 1 or 0, and a text is never read as a number.
-#: A whole number is a valid Float (budget_per_day: 100); a Float is not a valid Int (days: 5.5).
-Int = Annotated[int, NoCoercion()]
+#: A whole number is a valid Float (budget_per_day: 100), and a Float with no fraction a valid Int (days: 30.0);
+#: days: 5.5 is not.
+def _whole_number(value: object) -> object:
+    """30.0 or 1e3 written for a whole number is that number; a text or a boolean stays what it is (refused)."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+Int = Annotated[int, NoCoercion(), BeforeValidator(_whole_number)]
 Float = Annotated[float, NoCoercion()]
+#: A yes/no key takes true or false (yes, no, on, off), never 1, 0 or a text.
+Bool = Annotated[bool, NoCoercion()]
 
 
 class Strict(BaseModel):
@@ -46,7 +54,7 @@ class PopulationConfig(Strict):
     taste_sd: Float = Field(0.5, ge=0, le=5, description="Spread of users' taste for each kind of site (standard deviation of a normal term in utility).")
     habit: Float = Field(1.5, ge=0, le=10, description="Weight of yesterday's share of time on a sink in today's utility of that sink.")
     saturation: Float = Field(1.0, ge=0, le=1, description="Diminishing returns of habit and friends: their pull on a sink is scaled by 1 - saturation x the share of yesterday the user spent there (1: none left at a whole day; 0: no saturation, the feedback can run away).")
-    agent_views: bool | None = Field(None, description="Create one Mesa agent per user (a thin view over the arrays). null: only when users <= 100000.")
+    agent_views: Bool | None = Field(None, description="Create one Mesa agent per user (a thin view over the arrays). null: only when users <= 100000.")
 
 
 class NetworkConfig(Strict):
@@ -190,8 +198,8 @@ class MarketConfig(Strict):
     q: Float = Field(0.05, ge=0, le=1, description="Word-of-mouth pull: daily adoption probability when every neighbour is a fully trusting adopter (Bass q per day).")
     exposure: Literal["attention", "full"] = Field(
         "attention", description="attention: external pull only through impressions and visits a user actually gets; full: every user fully exposed (the Bass limit: no funnel).")
-    choice_set: bool = Field(False, description="A user considers a brand's site only on days the brand comes to mind, with probability equal to the user's awareness of it (true); false: every site is in every choice set and awareness adds ln(awareness + 0.001) to its utility.")
-    funnel: bool = Field(False, description="The external pull of impressions and visits works on aware users, scaled by trust: the purchase hazard takes it times awareness x (1 + trust) / 2, each source weighted by source_trust (true); false: on everyone alike, at full weight. Off with exposure: full.")
+    choice_set: Bool = Field(False, description="A user considers a brand's site only on days the brand comes to mind, with probability equal to the user's awareness of it (true); false: every site is in every choice set and awareness adds ln(awareness + 0.001) to its utility.")
+    funnel: Bool = Field(False, description="The external pull of impressions and visits works on aware users, scaled by trust: the purchase hazard takes it times awareness x (1 + trust) / 2, each source weighted by source_trust (true); false: on everyone alike, at full weight. Off with exposure: full.")
     source_trust: SourceTrustConfig = Field(default_factory=SourceTrustConfig, description="How far people trust each source of a purchase nudge (Nielsen 2009); with the funnel, the external pull of a banner and of a brand's site is weighted by its trust relative to a friend's recommendation.")
     engagement_minutes: Float = Field(10.0, gt=0, le=1440, description="Minutes at a brand's destination that give 63% of the full external pull.")
     repurchase_rate: Float = Field(0.01, ge=0, le=1, description="Daily probability that a customer with trust 1 buys again (half of it at trust 0, none at -1).")
