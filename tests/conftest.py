@@ -5,6 +5,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,20 @@ def check_golden(figures: dict, path: Path) -> None:
                 assert got == expected, (brand, key)
     for sink, values in golden["sinks"].items():
         assert figures["sinks"][sink]["share"] == pytest.approx(values["share"], rel=1e-9), sink
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for servers the tests start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(condition, seconds: float, step: float = 0.01) -> bool:
+    """Whether `condition()` comes true within `seconds`, asked every `step` seconds (and once more at the end)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()

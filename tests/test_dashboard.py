@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,21 +15,15 @@ import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server():
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     log = open(ROOT / "test-artifacts" / "serve.log", "w") if (ROOT / "test-artifacts").mkdir(exist_ok=True) is None else None
     process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port)], cwd=ROOT, env=env,
@@ -140,7 +133,7 @@ def test_serve_reports_a_bad_scenario_before_starting(tmp_path, capsys):
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nsinks: []\nbrands: []\n")
-    assert main(["serve", str(bad), "--port", str(_free_port())]) == 2
+    assert main(["serve", str(bad), "--port", str(free_port())]) == 2
     err = capsys.readouterr().err
     assert "sinks" in err and "Traceback" not in err
     assert main(["serve", "--port", "70000"]) == 2

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from simulation.cli import main
-from tests.conftest import ROOT, small_data
+from tests.conftest import ROOT, free_port, small_data
 
 pytestmark = pytest.mark.slow
 
@@ -181,12 +181,6 @@ def _assert_loopback(processes) -> list[tuple[int, str, int]]:
     return listening
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _readme_recipe() -> list[str]:
     """The command lines of the README's Dask recipe (its first shell block under "On a Dask cluster")."""
     text = (ROOT / "README.md").read_text()
@@ -198,7 +192,7 @@ def _readme_recipe() -> list[str]:
 def test_the_readme_recipe_keeps_the_cluster_on_loopback(tmp_path, write_yaml):
     """The README's lines, as written (only the ports moved to free ones): a sweep runs on the cluster, and no
     socket of the scheduler, the nanny or the workers listens on 0.0.0.0 or ::."""
-    ports = {"8786": str(_free_port()), "8787": str(_free_port())}
+    ports = {"8786": str(free_port()), "8787": str(free_port())}
     lines = [re.sub(r"\b(8786|8787)\b", lambda m: ports[m[1]], line) for line in _readme_recipe()]
     starts = [line for line in lines if line.startswith(".venv/bin/dask ")]
     sweeps = [line for line in lines if line.startswith(".venv/bin/python run.py sweep ")]

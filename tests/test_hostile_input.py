@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 import simulation
 from simulation.cli import main
-from simulation.scenario import Scenario, ScenarioError, load_scenario
+from simulation.scenario import Scenario, load_scenario
 from tests.conftest import SCENARIOS, small_data
 
 DEFAULT = SCENARIOS / "relational_vs_billboard.yaml"

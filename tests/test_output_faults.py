@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +24,7 @@ import pytest
 
 import simulation
 from simulation.cli import main
-from tests.conftest import small_data
+from tests.conftest import small_data, wait_for
 
 #: The tree under test (a worktree given by PYTHONPATH, or this one): its run.py runs in the subprocesses.
 TREE = Path(simulation.__file__).resolve().parents[1]
@@ -56,15 +55,6 @@ class _RunPy:
         code = self.process.wait(timeout)
         self._reader.join(10)
         return code, self.err
-
-
-def _wait_for(condition, seconds: float, step: float = 0.01) -> bool:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
 
 
 def _hidden(folder: Path) -> list[str]:
@@ -100,9 +90,10 @@ def test_a_second_command_into_a_folder_being_written_is_refused_and_the_first_f
 
     out = tmp_path / "results" / "shared"
     first = _RunPy("run", *LONG, "--out", str(out))
-    # while the first one writes its folder (it holds the folder from the start; without a lock, that is when the
-    # second one would silently replace its results)
-    assert _wait_for(lambda: out.parent.is_dir() and _staging(out.parent, "shared"), 120), first.wait()
+    # while the first one runs: it holds the folder's lock from the start (waiting for its staging folder instead
+    # raced: under load the first run could finish its short write phase before the second command came)
+    lock = out.parent / ".shared.lock"
+    assert wait_for(lambda: lock.exists() and lock.read_text() == f"attention-market {first.pid}\n", 120), first.wait()
     path = write_yaml(small_data(days=3))
     for command in (["run", str(path), "--out", str(out), "--quiet"],
                     ["sweep", str(path), "--vary", "market.q=0.1", "--replications", "1", "--workers", "1",
@@ -155,7 +146,7 @@ def test_every_writing_command_is_refused_while_another_process_holds_its_target
 def test_kill_9_while_writing_leaves_a_staging_folder_that_the_next_run_removes(tmp_path, write_yaml, capsys):
     parent = tmp_path / "results"
     run = _RunPy("run", *LONG, "--out", str(parent / "killed"))
-    assert _wait_for(lambda: parent.is_dir() and _staging(parent, "killed"), 120), run.wait()
+    assert wait_for(lambda: parent.is_dir() and _staging(parent, "killed"), 120), run.wait()
     run.send_signal(signal.SIGKILL)
     run.wait()
     assert _staging(parent, "killed") and not (parent / "killed").exists()  # what kill -9 leaves
@@ -210,9 +201,9 @@ def test_sigterm_stops_a_run_like_ctrl_c(tmp_path, when, number):
     run = _RunPy("run", "scenarios/classroom.yaml", "--set", "population.users=20000", "--days", days,
                  "--out", str(parent / "out"))
     if when == "writing":
-        assert _wait_for(lambda: parent.is_dir() and _staging(parent, "out"), 120), run.wait()
+        assert wait_for(lambda: parent.is_dir() and _staging(parent, "out"), 120), run.wait()
     else:  # its progress bar shows (after 2 s of simulation)
-        assert _wait_for(lambda: "simulating:" in run.err or run.process.poll() is not None, 120), run.wait()
+        assert wait_for(lambda: "simulating:" in run.err or run.process.poll() is not None, 120), run.wait()
         assert run.process.poll() is None, run.wait()
     run.send_signal(number)
     code, err = run.wait(60)
@@ -231,7 +222,7 @@ def test_sigterm_stops_a_sweep_that_then_resumes(tmp_path, write_yaml):
     command = ["sweep", str(path), "--vary", "market.q=0.01,0.05,0.1,0.2", "--replications", "2", "--series",
                "--workers", "1", "--out", str(out), "--quiet"]
     sweep = _RunPy(*command)
-    assert _wait_for(lambda: len(list((out / "runs").glob("run-*.parquet"))) >= 2, 120, 0.05), sweep.wait()
+    assert wait_for(lambda: len(list((out / "runs").glob("run-*.parquet"))) >= 2, 120, 0.05), sweep.wait()
     sweep.send_signal(signal.SIGTERM)
     code, err = sweep.wait(60)
     assert code == 128 + signal.SIGTERM, err

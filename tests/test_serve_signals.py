@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -20,15 +18,10 @@ import psutil
 import pytest
 
 import simulation
+from tests.conftest import free_port, wait_for
 
 #: The tree under test (a worktree given by PYTHONPATH, or this one): its run.py is started.
 TREE = Path(simulation.__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _answers(port: int) -> bool:
@@ -45,22 +38,13 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def _within(seconds: float, condition) -> bool:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
 @pytest.fixture
 def serve(tmp_path):
     """Start `run.py serve` on a free port; yields (process, port, server pid) once the page answers."""
     started: list[psutil.Process] = []
 
     def start(ignore_sigint: bool = False):
-        port = _free_port()
+        port = free_port()
         # ignore_sigint: as a script's `run.py serve &` starts it (a non-interactive shell ignores SIGINT there)
         preexec = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ignore_sigint else None
         log = open(tmp_path / "serve.log", "w")
@@ -68,7 +52,7 @@ def serve(tmp_path):
                                    env={**os.environ, "PYTHONPATH": str(TREE)}, stdout=log, stderr=subprocess.STDOUT,
                                    preexec_fn=preexec)
         started.append(psutil.Process(process.pid))
-        if not _within(240, lambda: _answers(port) or process.poll() is not None) or process.poll() is not None:
+        if not wait_for(lambda: _answers(port) or process.poll() is not None, 240, 0.2) or process.poll() is not None:
             pytest.fail(f"the dashboard did not answer: {(tmp_path / 'serve.log').read_text()[-2000:]}")
         children = psutil.Process(process.pid).children(recursive=True)
         assert children, "serve runs its server as a child process"
@@ -89,8 +73,8 @@ def test_the_server_ends_with_serve(serve, how):
     process, port, servers = serve(ignore_sigint=how.endswith("background"))
     number = getattr(signal, how.partition(",")[0])
     os.kill(process.pid, number)  # the parent alone, not its process group
-    assert _within(30, lambda: process.poll() is not None), f"serve goes on after {how}"
-    assert _within(15, lambda: all(_gone(pid) for pid in servers)), f"the server outlived serve ({how})"
-    assert _within(15, lambda: not _answers(port)), f"the page still answers after serve ended ({how})"
+    assert wait_for(lambda: process.poll() is not None, 30, 0.2), f"serve goes on after {how}"
+    assert wait_for(lambda: all(_gone(pid) for pid in servers), 15, 0.2), f"the server outlived serve ({how})"
+    assert wait_for(lambda: not _answers(port), 15, 0.2), f"the page still answers after serve ended ({how})"
     if number != signal.SIGKILL:  # as a shell reports a process ended by that signal
         assert process.returncode == 128 + number, process.returncode
