@@ -15,7 +15,9 @@ class Brand(mesa.Agent):
     """A brand that spends its daily budget on billboards, relations, or both.
 
     `relational_share` is the whole strategy: 0 buys only impressions, 1 only
-    content and service, anything between is a mix.
+    content and service, anything between is a mix. `influencer_share` of the
+    budget goes to influencers first (1 for the influencer strategy, 0 for the
+    others; the class game sets any three-way split with `set_split`).
     """
 
     def __init__(self, model: mesa.Model, *, index: int, config: BrandConfig,
@@ -25,6 +27,7 @@ class Brand(mesa.Agent):
         self.name = config.name
         self.strategy = config.strategy
         self.relational_share = config.relational_fraction
+        self.influencer_share = 1.0 if config.strategy == "influencer" else 0.0
         self.budget_per_day = config.budget_per_day
         self.price = config.price
         self.margin = config.margin
@@ -73,21 +76,31 @@ class Brand(mesa.Agent):
     def set_strategy(self, strategy: str, relational_share: float | None = None) -> None:
         self.strategy = strategy
         self.relational_share = strategy_share(strategy, relational_share)
+        self.influencer_share = 1.0 if strategy == "influencer" else 0.0
+
+    def set_split(self, billboard: float, relational: float, influencers: float) -> None:
+        """Spend the budget in these proportions (the class game's weekly choice); they need not sum to 1."""
+        total = billboard + relational + influencers
+        if total <= 0 or min(billboard, relational, influencers) < 0:
+            raise ValueError(f"a budget split needs non-negative parts and a positive sum, not "
+                             f"{billboard}, {relational}, {influencers}")
+        self.strategy = "mixed"
+        self.influencer_share = influencers / total
+        rest = billboard + relational
+        self.relational_share = relational / rest if rest > 0 else 0.0
 
     def plan_day(self, users: int) -> None:
-        """Split today's budget: impressions to buy, content to publish, answers to staff, influencers to pay."""
-        if self.strategy == "influencer":
-            self.influencers_today = min(users, int(self.budget_per_day // self.influencer_fee))
-            self.impressions_wanted = self.content_spend = self.answer_capacity = 0.0
-            self.spend_today = self.influencers_today * self.influencer_fee
-            return
-        self.influencers_today = 0
-        billboard = self.budget_per_day * (1.0 - self.relational_share)
-        relational = self.budget_per_day * self.relational_share
+        """Split today's budget: influencers to pay first, then impressions to buy, content to publish, answers to staff."""
+        influencer_budget = self.budget_per_day * self.influencer_share
+        self.influencers_today = min(users, int(influencer_budget // self.influencer_fee))
+        rest = self.budget_per_day - influencer_budget
+        billboard = rest * (1.0 - self.relational_share)
+        relational = rest * self.relational_share
         self.impressions_wanted = billboard / self.cpm * 1000.0
         self.content_spend = relational * (1.0 - self.service_share)
         self.answer_capacity = relational * self.service_share / self.cost_per_answer
-        self.spend_today = relational  # content and staff are paid whether or not anyone comes
+        # influencers, content and staff are paid whether or not anyone comes; impressions as delivered
+        self.spend_today = self.influencers_today * self.influencer_fee + relational
 
     @property
     def content_boost(self) -> float:

@@ -1,0 +1,430 @@
+"""The class game: each team runs one brand and chooses its budget split week by week.
+
+In the spirit of NetLogo's HubNet. Two layers, neither of which knows about a web page:
+- `Game`: one market (one `AttentionModel`), one brand per team, played a week (7 days) at
+  a time with each team's split for that week; `replay` plays a whole plan again on the
+  same seed, which is how the end of the game shows what other strategies would have done.
+- `ClassRoom`: what the server shares between the teacher's page and the students' pages:
+  the join code, the teams (one per browser session), the choices waiting for the next
+  week, and a version number pages wait on to redraw. All its methods are thread-safe.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from simulation.model import AttentionModel
+from simulation.scenario import Scenario, load_scenario
+from simulation.scenario.schema import NAME_PATTERN
+
+DAYS_PER_WEEK = 7
+GAME_SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "class_game.yaml"
+MAX_TEAMS = 60
+TEAM_NAME_LENGTH = 24
+
+
+@dataclass(frozen=True)
+class Split:
+    """Shares of a week's budget: billboard (bought impressions), relational (content and answers), influencers."""
+
+    billboard: float
+    relational: float
+    influencers: float
+
+    @classmethod
+    def from_percent(cls, billboard: float, relational: float, influencers: float) -> "Split":
+        """From three slider values (any scale); they are normalised to shares that sum to 1."""
+        parts = [float(billboard), float(relational), float(influencers)]
+        if any(not math.isfinite(p) or p < 0 for p in parts) or sum(parts) <= 0:
+            raise ValueError("put some of the budget somewhere: the three parts must be 0 or more, and not all 0")
+        total = sum(parts)
+        return cls(*(p / total for p in parts))
+
+    def label(self) -> str:
+        return (f"{self.billboard:.0%} billboard, {self.relational:.0%} relational, "
+                f"{self.influencers:.0%} influencers")
+
+
+#: The strategies every team is compared with at the end (each played every week).
+ALTERNATIVES: dict[str, Split] = {
+    "all billboard": Split(1.0, 0.0, 0.0),
+    "all relational": Split(0.0, 1.0, 0.0),
+    "all influencers": Split(0.0, 0.0, 1.0),
+    "a third each": Split(1 / 3, 1 / 3, 1 / 3),
+}
+#: What a team that has not chosen yet plays in its first week.
+OPENING_SPLIT = ALTERNATIVES["a third each"]
+
+
+@dataclass
+class TeamWeek:
+    """One team's week: the split it played (chosen this week, or kept from the last) and what came of it."""
+
+    week: int
+    split: Split
+    chosen: bool
+    sales: int
+    spend: float
+    revenue: float
+    profit_to_date: float
+    roi_to_date: float | None
+    trust: float
+    awareness: float
+
+
+def trust_among_aware(trust: np.ndarray, awareness: np.ndarray) -> float:
+    """What the people who know a brand think of it: users' trust weighted by their awareness (0 if nobody knows it)."""
+    weight = awareness.astype(np.float64)
+    total = weight.sum()
+    return float((trust * weight).sum() / total) if total > 0 else 0.0
+
+
+def market_for(template: Scenario, teams: list[str], users: int | None = None) -> Scenario:
+    """The game's market: the template scenario with one brand per team, each a copy of its first brand."""
+    data = template.model_dump(mode="json")
+    brand = data["brands"][0]
+    brand.update(strategy="mixed", relational_share=0.5)
+    data["brands"] = [{**brand, "name": team} for team in teams]
+    data["events"] = [e for e in data.get("events", []) if "brand" not in e]  # events about template brands
+    if users is not None:
+        data["population"]["users"] = int(users)
+    return Scenario.model_validate(data)
+
+
+class Game:
+    """One market in which each team's brand plays the split its team chose for each week."""
+
+    def __init__(self, template: Scenario, teams: list[str], *, weeks: int, seed: int,
+                 users: int | None = None) -> None:
+        if not teams:
+            raise ValueError("a game needs at least one team")
+        self.teams = list(teams)
+        self.weeks = int(weeks)
+        self.seed = int(seed)
+        self.scenario = market_for(template, self.teams, users)
+        self.model = AttentionModel(self.scenario, self.seed, days=self.weeks * DAYS_PER_WEEK)
+        self.week = 0  # weeks played
+        self.plan: list[dict[str, Split]] = []  # the split each team played, week by week
+        self.results: list[dict[str, TeamWeek]] = []
+
+    @property
+    def finished(self) -> bool:
+        return self.week >= self.weeks
+
+    def play_week(self, splits: dict[str, Split], chosen: set[str] | frozenset[str] = frozenset()) -> dict[str, TeamWeek]:
+        """Play one week: every team's split (all teams must have one), then seven days of the market."""
+        if self.finished:
+            raise RuntimeError(f"the game has ended after week {self.weeks}")
+        missing = set(self.teams) - set(splits)
+        if missing:
+            raise ValueError(f"no split for {sorted(missing)}")
+        for team in self.teams:
+            s = splits[team]
+            self.model.brand(team).set_split(s.billboard, s.relational, s.influencers)
+        sales_before = {team: self.model.brand(team).sales_total for team in self.teams}
+        spend_before = {team: self.model.brand(team).spend_total for team in self.teams}
+        revenue_before = {team: self.model.brand(team).revenue_total for team in self.teams}
+        for _ in range(DAYS_PER_WEEK):
+            self.model.step()
+        self.week += 1
+        self.plan.append({team: splits[team] for team in self.teams})
+        pop = self.model.population
+        week = {}
+        for team in self.teams:
+            brand = self.model.brand(team)
+            profit = brand.margin * brand.revenue_total - brand.spend_total
+            week[team] = TeamWeek(
+                week=self.week, split=splits[team], chosen=team in chosen,
+                sales=brand.sales_total - sales_before[team], spend=brand.spend_total - spend_before[team],
+                revenue=brand.revenue_total - revenue_before[team], profit_to_date=profit,
+                roi_to_date=profit / brand.spend_total if brand.spend_total > 0 else None,
+                trust=trust_among_aware(pop.trust[brand.index], pop.awareness[brand.index]),
+                awareness=float(pop.awareness[brand.index].mean(dtype=np.float64)))
+        self.results.append(week)
+        return week
+
+    def standings(self) -> list[dict]:
+        """Teams ranked by profit to date (margin x revenue - spend), then by sales; rank 1 is best."""
+        if not self.results:
+            return []
+        last = self.results[-1]
+        rows = [{"team": team, "sales": sum(r[team].sales for r in self.results),
+                 "spend": sum(r[team].spend for r in self.results), "profit": last[team].profit_to_date,
+                 "roi": last[team].roi_to_date, "trust": last[team].trust} for team in self.teams]
+        rows.sort(key=lambda r: (-r["profit"], -r["sales"], r["team"]))
+        for rank, row in enumerate(rows, 1):
+            row["rank"] = rank
+        return rows
+
+
+def replay(template: Scenario, teams: list[str], plan: list[dict[str, Split]], *, seed: int,
+           users: int | None = None, weeks: int | None = None) -> Game:
+    """Play a whole plan again on the same seed (the same plan gives the very same game)."""
+    game = Game(template, teams, weeks=weeks or len(plan), seed=seed, users=users)
+    for splits in plan:
+        game.play_week(splits)
+    return game
+
+
+def counterfactuals(template: Scenario, game: Game, *, users: int | None = None,
+                    alternatives: dict[str, Split] = ALTERNATIVES,
+                    progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """For each team and each alternative: its profit and sales had it played that split every week,
+    every other team playing exactly as it did, on the same seed."""
+    rows = []
+    total = len(game.teams) * len(alternatives)
+    done = 0
+    actual = {row["team"]: row for row in game.standings()}
+    for team in game.teams:
+        for name, split in alternatives.items():
+            plan = [{**week, team: split} for week in game.plan]
+            other = replay(template, game.teams, plan, seed=game.seed, users=users, weeks=game.weeks)
+            brand = other.model.brand(team)
+            rows.append({"team": team, "alternative": name, "sales": int(brand.sales_total),
+                         "profit": brand.margin * brand.revenue_total - brand.spend_total,
+                         "played_profit": actual[team]["profit"], "played_sales": actual[team]["sales"]})
+            done += 1
+            if progress is not None:
+                progress(done, total)
+    return rows
+
+
+# ---------------------------------------------------------------------------------- the class room
+
+
+class JoinError(ValueError):
+    """A student's join was refused; the message is shown to them as it is."""
+
+
+def clean_team_name(text: str) -> str:
+    name = " ".join(str(text).split())[:TEAM_NAME_LENGTH].strip()
+    if not name or not re.match(NAME_PATTERN, name):
+        raise JoinError("a team name is letters, digits, spaces, & ' - or _ (up to 24), starting with a letter or digit")
+    return name
+
+
+def new_code() -> str:
+    """A join code easy to read aloud and to type on a phone: four digits."""
+    return f"{secrets.randbelow(9000) + 1000}"
+
+
+@dataclass
+class ClassRoom:
+    """The state every page of the class shares. Pages read `snapshot()`-style properties and wait on `version`."""
+
+    template: Scenario
+    weeks: int = 5
+    seed: int = 7
+    users: int | None = None
+    code: str = field(default_factory=new_code)
+    teams: dict[str, str] = field(default_factory=dict)  # session id -> team name
+    pending: dict[str, Split] = field(default_factory=dict)  # team -> its choice for the coming week
+    last: dict[str, Split] = field(default_factory=dict)  # team -> the split it played last
+    game: Game | None = None
+    step_seconds: list[float] = field(default_factory=list)
+    replay_progress: tuple[int, int] | None = None
+    comparison: list[dict] | None = None
+    error: str | None = None
+    version: int = 0  # any change (a choice, a join): the teacher's page redraws
+    student_version: int = 0  # a change students see (start, a week played, the end): their pages redraw
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._advancing = False
+        self._open = 1
+
+    @classmethod
+    def from_file(cls, path: str | Path = GAME_SCENARIO, **kwargs) -> "ClassRoom":
+        return cls(template=load_scenario(path).scenario, **kwargs)
+
+    # -------------------------------------------------------------- waiting for changes
+
+    def _bump(self, students: bool = True) -> None:
+        self.version += 1
+        if students:
+            self.student_version += 1
+        self._changed.notify_all()
+
+    def version_for(self, students: bool) -> int:
+        return self.student_version if students else self.version
+
+    def wait_for_change(self, seen: int, timeout: float, *, students: bool = False) -> int:
+        """Block until the version differs from `seen` (or `timeout` s); return the version now."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.version_for(students) != seen, timeout=timeout)
+            return self.version_for(students)
+
+    # -------------------------------------------------------------- the lobby
+
+    @property
+    def started(self) -> bool:
+        return self.game is not None
+
+    @property
+    def week_open(self) -> int:
+        """The week the students are choosing for (1-based; weeks + 1 once the last is being played).
+
+        It moves on the moment the teacher plays a week, before the market has run its seven
+        days, so a choice sent meanwhile is for the next week, never lost nor counted twice.
+        """
+        return self._open
+
+    def team_of(self, session: str) -> str | None:
+        with self._lock:
+            return self.teams.get(session)
+
+    def join(self, session: str, code: str, team: str) -> str:
+        """Join the class as a team (a session that has joined keeps its team); returns the team's name."""
+        with self._lock:
+            if session in self.teams:
+                return self.teams[session]
+            if not secrets.compare_digest(str(code).strip(), self.code):
+                raise JoinError("that is not this class's join code: it is on the teacher's screen")
+            if self.started:
+                raise JoinError("the game has started: ask the teacher to start a new one to join")
+            name = clean_team_name(team)
+            if name.casefold() in {t.casefold() for t in self.teams.values()}:
+                raise JoinError(f"a team is already called {name!r}: choose another name")
+            if len(self.teams) >= MAX_TEAMS:
+                raise JoinError(f"the class is full ({MAX_TEAMS} teams)")
+            self.teams[session] = name
+            self._bump(students=False)
+            return name
+
+    def team_names(self) -> list[str]:
+        with self._lock:
+            return list(self.teams.values())
+
+    def start(self) -> None:
+        """Build the market with one brand per team (in the order they joined)."""
+        with self._lock:
+            if self.started:
+                return
+            if not self.teams:
+                raise JoinError("no team has joined yet")
+            self.game = Game(self.template, self.team_names(), weeks=self.weeks, seed=self.seed, users=self.users)
+            self._bump()
+
+    def new_game(self) -> None:
+        """Back to an empty lobby with a new join code (students join again)."""
+        with self._lock:
+            if self._advancing:
+                raise JoinError("a week is being played: wait for it to end")
+            self.code = new_code()
+            self.teams.clear()
+            self.pending.clear()
+            self.last.clear()
+            self.game, self.comparison, self.replay_progress, self.error = None, None, None, None
+            self._open = 1
+            self.step_seconds.clear()
+            self._bump()
+
+    # -------------------------------------------------------------- the weeks
+
+    def choose(self, session: str, week: int, split: Split) -> None:
+        """A team's split for `week` (the week open now); choosing again before it is played replaces it."""
+        with self._lock:
+            team = self.teams.get(session)
+            if team is None:
+                raise JoinError("join the class first")
+            if not self.started:
+                raise JoinError("the game has not started yet")
+            if self._open > self.game.weeks:
+                raise JoinError("the game has ended")
+            if week != self._open:
+                raise JoinError(f"week {week} has already been played: you are choosing for week {self.week_open}")
+            self.pending[team] = split
+            self._bump(students=False)
+
+    def choice_of(self, team: str) -> Split | None:
+        with self._lock:
+            return self.pending.get(team)
+
+    def advance(self) -> float:
+        """Play the open week with every team's choice (a team that has not chosen keeps its last split).
+
+        The choices are taken and the week opened for the next choices at once, under the lock, so a
+        choice lands in exactly one week; the seven days are then played outside the lock.
+        Returns the seconds the market took.
+        """
+        with self._lock:
+            if not self.started or self._open > self.game.weeks:
+                raise JoinError("there is no week to play")
+            if self._advancing:
+                raise JoinError("a week is already being played")
+            self._advancing = True
+            self._open += 1
+            chosen = set(self.pending)
+            splits = {team: self.pending.get(team, self.last.get(team, OPENING_SPLIT)) for team in self.game.teams}
+            self.pending.clear()
+            self._bump()
+        try:
+            start = time.perf_counter()
+            self.game.play_week(splits, chosen)
+            seconds = time.perf_counter() - start
+        except Exception as error:  # the class must see it, not a silent freeze
+            with self._lock:
+                self.error = f"the week could not be played: {error}"
+                self._advancing = False
+                self._bump()
+            raise
+        with self._lock:
+            self.last.update(splits)
+            self.step_seconds.append(seconds)
+            self._advancing = False
+            self._bump()
+        return seconds
+
+    @property
+    def advancing(self) -> bool:
+        return self._advancing
+
+    def chosen_count(self) -> int:
+        with self._lock:
+            return len(self.pending)
+
+    def results_of(self, team: str) -> list[TeamWeek]:
+        with self._lock:
+            return [week[team] for week in self.game.results] if self.game else []
+
+    def standings(self) -> list[dict]:
+        with self._lock:
+            return self.game.standings() if self.game else []
+
+    # -------------------------------------------------------------- the end
+
+    def compare_strategies(self) -> None:
+        """Replay the market for every team and alternative (slow: run it in a thread); progress in `replay_progress`."""
+        with self._lock:
+            if not self.game or not self.game.finished:
+                raise JoinError("the comparison is made once the last week is played")
+            if self.replay_progress is not None:
+                return  # already made or being made
+            self.replay_progress = (0, len(self.game.teams) * len(ALTERNATIVES))
+            self._bump()
+
+        def progress(done: int, total: int) -> None:
+            with self._lock:
+                self.replay_progress = (done, total)
+                self._bump(students=False)
+
+        try:
+            rows = counterfactuals(self.template, self.game, users=self.users, progress=progress)
+        except Exception as error:
+            with self._lock:
+                self.error = f"the comparison could not be made: {error}"
+                self._bump()
+            raise
+        with self._lock:
+            self.comparison = rows
+            self._bump()
