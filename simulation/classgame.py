@@ -79,6 +79,8 @@ class TeamWeek:
     roi_to_date: float | None
     trust: float
     awareness: float
+    impressions: int = 0  # delivered this week
+    influencers: int = 0  # influencer-days paid this week
 
 
 def trust_among_aware(trust: np.ndarray, awareness: np.ndarray) -> float:
@@ -133,8 +135,12 @@ class Game:
         sales_before = {team: self.model.brand(team).sales_total for team in self.teams}
         spend_before = {team: self.model.brand(team).spend_total for team in self.teams}
         revenue_before = {team: self.model.brand(team).revenue_total for team in self.teams}
+        impressions_before = {team: self.model.brand(team).impressions_total for team in self.teams}
+        influencers = dict.fromkeys(self.teams, 0)
         for _ in range(DAYS_PER_WEEK):
             self.model.step()
+            for team in self.teams:
+                influencers[team] += self.model.brand(team).influencers_today
         self.week += 1
         self.plan.append({team: splits[team] for team in self.teams})
         pop = self.model.population
@@ -148,7 +154,8 @@ class Game:
                 revenue=brand.revenue_total - revenue_before[team], profit_to_date=profit,
                 roi_to_date=profit / brand.spend_total if brand.spend_total > 0 else None,
                 trust=trust_among_aware(pop.trust[brand.index], pop.awareness[brand.index]),
-                awareness=float(pop.awareness[brand.index].mean(dtype=np.float64)))
+                awareness=float(pop.awareness[brand.index].mean(dtype=np.float64)),
+                impressions=int(brand.impressions_total - impressions_before[team]), influencers=influencers[team])
         self.results.append(week)
         return week
 
@@ -342,7 +349,7 @@ class ClassRoom:
             if self._open > self.game.weeks:
                 raise JoinError("the game has ended")
             if week != self._open:
-                raise JoinError(f"week {week} has already been played: you are choosing for week {self.week_open}")
+                raise JoinError(f"week {week} has already been played: you are now choosing for week {self.week_open}")
             self.pending[team] = split
             self._bump(students=False)
 
@@ -367,7 +374,7 @@ class ClassRoom:
             chosen = set(self.pending)
             splits = {team: self.pending.get(team, self.last.get(team, OPENING_SPLIT)) for team in self.game.teams}
             self.pending.clear()
-            self._bump()
+            self._bump(students=False)  # the students' pages move on when the week's results are in
         try:
             start = time.perf_counter()
             self.game.play_week(splits, chosen)
@@ -400,6 +407,11 @@ class ClassRoom:
     def standings(self) -> list[dict]:
         with self._lock:
             return self.game.standings() if self.game else []
+
+    def record(self) -> list[TeamWeek]:
+        """Every team's every week, as played (week, then team in joining order)."""
+        with self._lock:
+            return [week[team] for week in self.game.results for team in self.game.teams] if self.game else []
 
     # -------------------------------------------------------------- the end
 

@@ -61,8 +61,11 @@ def test_every_team_gets_the_template_brand_and_a_week_is_seven_days():
     assert [b.name for b in game.model.brands] == ["Reds", "Blues", "Greens"]
     first = TEMPLATE.brands[0]
     assert all(b.budget_per_day == first.budget_per_day and b.price == first.price for b in game.model.brands)
-    week = game.play_week({t: Split(1, 0, 0) for t in game.teams})
+    week = game.play_week({"Reds": Split(1, 0, 0), "Blues": Split(0, 0, 1), "Greens": Split(0.5, 0.5, 0)})
     assert game.model.day == DAYS_PER_WEEK and game.week == 1
+    per_day = int(first.budget_per_day // first.influencer_fee)
+    assert week["Blues"].influencers == DAYS_PER_WEEK * per_day and week["Blues"].impressions == 0
+    assert week["Reds"].influencers == 0 < week["Greens"].impressions < week["Reds"].impressions
     assert sum(w.sales for w in week.values()) == sum(b.sales_total for b in game.model.brands)
     with pytest.raises(ValueError, match="no split for"):
         game.play_week({"Reds": Split(1, 0, 0)})

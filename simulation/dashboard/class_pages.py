@@ -61,11 +61,11 @@ def _html(tag: str, text: str, style: str = BIG, **attributes: str) -> None:
 
 def _split_bar(split: Split) -> str:
     """The split as a coloured bar (HTML), its parts in the page's fixed colours."""
-    parts = "".join(f'<span title="{name} {share:.0%}" style="display:inline-block;height:1em;width:{share * 8:.2f}em;'
-                    f'background:{PART_COLOURS[name]}"></span>'
-                    for name, share in (("billboard", split.billboard), ("relational", split.relational),
-                                        ("influencers", split.influencers)) if share > 0)
-    return f'<span style="display:inline-block;vertical-align:middle;width:8em;background:#eee">{parts}</span>'
+    parts = "".join(f'<span title="{name} {share:.0%}" style="flex:0 0 {100 * share:.3f}%;background:{PART_COLOURS[name]}">'
+                    f'</span>' for name, share in (("billboard", split.billboard), ("relational", split.relational),
+                                                   ("influencers", split.influencers)) if share > 0)
+    return (f'<span style="display:inline-flex;vertical-align:middle;width:8em;height:1em;background:#eee">'
+            f'{parts}</span>')
 
 
 def _money(x: float) -> str:
@@ -156,7 +156,8 @@ def Teacher():
                        f"{game.model.population.n:,} users.", style="font-size: 1rem; color: #555")
         Standings(game.finished, version)
         if game.finished:
-            Comparison(act, version)
+            Comparison(version)
+        Record(version)
         solara.Button("New game (new code; teams join again)", on_click=lambda: act(ROOM.new_game),
                       disabled=busy, style="margin-top: 2rem")
 
@@ -178,11 +179,37 @@ def Standings(finished: bool, version: int):
 
 
 @solara.component
-def Comparison(act, version: int):
+def Record(version: int):
+    """Every choice as the market played it, folded away: week, team, split, sent or kept, what it bought."""
+    weeks = ROOM.record()
+    if not weeks:
+        return
+    rows = "".join(
+        f"<tr data-week='{w.week}' data-team='{html.escape(t)}' data-split='{w.split.billboard:.4f} "
+        f"{w.split.relational:.4f} {w.split.influencers:.4f}' data-chosen='{int(w.chosen)}' "
+        f"data-influencers='{w.influencers}' data-impressions='{w.impressions}'>"
+        f"<td>{w.week}</td><td>{html.escape(t)}</td><td>{w.split.label()}</td>"
+        f"<td>{'sent' if w.chosen else 'kept'}</td><td>{w.impressions:,}</td><td>{w.influencers:,}</td>"
+        f"<td>{w.spend:,.0f}</td><td>{w.sales:,}</td></tr>"
+        for w, t in zip(weeks, [t for _ in ROOM.game.results for t in ROOM.game.teams]))
+    head = "".join(f"<th style='text-align:left;padding-right:1em'>{h}</th>" for h in
+                   ["week", "team", "split played", "", "impressions", "influencer-days", "spend", "sales"])
+    solara.HTML(tag="details", unsafe_innerHTML=f"<summary>The record: every team's split, week by week, as the "
+                                                f"market played it</summary><table data-testid='record'>"
+                                                f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>",
+                style="font-size: 1rem; margin-top: 1.5rem")
+
+
+@solara.component
+def Comparison(version: int):
     """The counterfactual replay: every team's profit had it played each alternative every week."""
+    def start() -> None:  # once, when the last week's standings first show; the room refuses a second start
+        if ROOM.replay_progress is None:
+            threading.Thread(target=ROOM.compare_strategies, name="what-if", daemon=True).start()
+
+    solara.use_effect(start, [])
     progress, rows = ROOM.replay_progress, ROOM.comparison
     if progress is None:
-        act(ROOM.compare_strategies)
         return
     if rows is None:
         _html("p", f"Replaying the market with other strategies, on the same seed: "
@@ -284,12 +311,13 @@ def Choice(session: str, team: str, week: int, weeks: int, version: int):
             set_sends(lambda n: n + 1)
 
     _html("h2", f"Week <span data-testid='week'>{week}</span> of {weeks}: split your budget", style="font-size: 1.3rem")
-    for label, value, setter in (("Billboard (ads bought on the sites people visit)", billboard, set_billboard),
-                                 ("Relational (content, answering visitors)", relational, set_relational),
-                                 ("Influencers (paying well-connected users to recommend you)", influencers,
-                                  set_influencers)):
-        _html("div", f"{label}: <b>{value}</b>", style="font-size: 1.05rem; margin-top: 0.6rem")
-        solara.SliderInt("", value=value, on_value=setter, min=0, max=100, step=10)
+    for key, label, value, setter in (
+            ("billboard", "Billboard (ads bought on the sites people visit)", billboard, set_billboard),
+            ("relational", "Relational (content, answering visitors)", relational, set_relational),
+            ("influencers", "Influencers (paying well-connected users to recommend you)", influencers, set_influencers)):
+        with solara.v.Html(tag="div", attributes={"data-testid": f"slider-{key}"}):
+            _html("div", f"{label}: <b data-testid='value-{key}'>{value}</b>", style="font-size: 1.05rem; margin-top: 0.6rem")
+            solara.SliderInt("", value=value, on_value=setter, min=0, max=100, step=10)
     if split is None:
         _html("p", html.escape(problem), style="color: #b00")
     else:
