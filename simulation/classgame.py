@@ -416,27 +416,33 @@ class ClassRoom:
     # -------------------------------------------------------------- the end
 
     def compare_strategies(self) -> None:
-        """Replay the market for every team and alternative (slow: run it in a thread); progress in `replay_progress`."""
+        """Replay the market for every team and alternative (slow: run it in a thread); progress in `replay_progress`.
+
+        The results are kept only if the game is still the room's (a new game may have begun meanwhile)."""
         with self._lock:
-            if not self.game or not self.game.finished:
+            game = self.game
+            if not game or not game.finished:
                 raise JoinError("the comparison is made once the last week is played")
             if self.replay_progress is not None:
                 return  # already made or being made
-            self.replay_progress = (0, len(self.game.teams) * len(ALTERNATIVES))
+            self.replay_progress = (0, len(game.teams) * len(ALTERNATIVES))
             self._bump()
 
         def progress(done: int, total: int) -> None:
             with self._lock:
-                self.replay_progress = (done, total)
-                self._bump(students=False)
+                if self.game is game:
+                    self.replay_progress = (done, total)
+                    self._bump(students=False)
 
         try:
-            rows = counterfactuals(self.template, self.game, users=self.users, progress=progress)
+            rows = counterfactuals(self.template, game, users=self.users, progress=progress)
         except Exception as error:
             with self._lock:
-                self.error = f"the comparison could not be made: {error}"
-                self._bump()
+                if self.game is game:
+                    self.error = f"the comparison could not be made: {error}"
+                    self._bump()
             raise
         with self._lock:
-            self.comparison = rows
-            self._bump()
+            if self.game is game:
+                self.comparison = rows
+                self._bump()

@@ -210,7 +210,66 @@ def test_the_end_ranks_and_compares_and_a_new_game_starts_clean():
     assert r.team_of("s1") is None and re.fullmatch(r"\d{4}", r.code)
 
 
+def test_a_comparison_finishing_after_a_new_game_is_dropped():
+    r = room()
+    r.join("s1", r.code, "Reds")
+    r.start()
+    for _ in range(3):
+        r.advance()
+    game = r.game
+    inside, release = threading.Event(), threading.Event()
+
+    def progress_hook(*_):  # the first replay's progress arrives once a new game has begun
+        inside.set()
+        release.wait(10)
+
+    import simulation.classgame as classgame
+
+    real = classgame.counterfactuals
+
+    def slow(template, g, **kw):
+        rows = real(template, g, **kw)
+        progress_hook()
+        return rows
+
+    classgame.counterfactuals = slow
+    try:
+        worker = threading.Thread(target=r.compare_strategies)
+        worker.start()
+        assert inside.wait(30)
+        r.new_game()
+        release.set()
+        worker.join(10)
+    finally:
+        classgame.counterfactuals = real
+    assert game.finished and r.game is None and r.comparison is None and r.replay_progress is None
+
+
 def test_the_template_keeps_only_its_first_brand():
     scenario = market_for(TEMPLATE, ["A", "B"], users=SMALL)
     assert [b.name for b in scenario.brands] == ["A", "B"] and scenario.population.users == SMALL
     assert scenario.brands[0].cpm == TEMPLATE.brands[0].cpm
+
+
+# --------------------------------------------------------------------------------------------- serve
+
+
+def test_serve_checks_the_game_before_starting(tmp_path, capsys):
+    from simulation.cli import main
+    from tests.conftest import free_port
+
+    bad = tmp_path / "game.yaml"
+    bad.write_text("name: x\nsinks: []\nbrands: []\n")
+    assert main(["serve", "--game", str(bad), "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err
+    assert "game.yaml" in err and "Traceback" not in err
+    assert main(["serve", "--weeks", "0", "--port", str(free_port())]) == 2
+    assert "--weeks: expected 1 to 52, found 0" in capsys.readouterr().err
+
+
+def test_students_are_told_an_address_they_can_reach():
+    from simulation.cli import _address_for_others, _is_loopback
+
+    assert _address_for_others("127.0.0.1") == "127.0.0.1" and _is_loopback("127.0.0.1")
+    assert _address_for_others("192.168.1.20") == "192.168.1.20" and not _is_loopback("192.168.1.20")
+    assert _address_for_others("0.0.0.0") not in ("0.0.0.0", "")
