@@ -124,12 +124,16 @@ def build_parser(prog: str = "run.py") -> argparse.ArgumentParser:
                        help="folder for validation.md and its figures (default: docs; with --quick, a new "
                             "temporary folder, so that a quick check never overwrites the committed docs)")
 
-    serve = sub.add_parser("serve", help="the classroom dashboard in the browser (Mesa SolaraViz)")
+    serve = sub.add_parser("serve", help="the classroom dashboard and the class game in the browser (Mesa, Solara)")
     serve.add_argument("scenario", nargs="?", default=None, help="scenario YAML file (default scenarios/classroom.yaml)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default 127.0.0.1: this machine only; give 0.0.0.0 explicitly "
-                            "to let other machines in)")
+                            "to let other machines in, such as the students' phones for the class game)")
+    serve.add_argument("--game", type=Path, default=None,
+                       help="the class game's scenario (default scenarios/class_game.yaml; each team's brand is a "
+                            "copy of its first brand)")
+    serve.add_argument("--weeks", type=int, default=5, help="weeks in a class game (1 to 52, default 5)")
 
     validate = sub.add_parser("validate", help="check a scenario file and say 'ok' or what is wrong")
     validate.add_argument("scenario", help="scenario YAML file")
@@ -577,18 +581,38 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import importlib.util
     import subprocess
 
-    scenario = Path(args.scenario) if args.scenario else Path(__file__).resolve().parent.parent / "scenarios" / "classroom.yaml"
+    here = Path(__file__).resolve().parent.parent
+    scenario = Path(args.scenario) if args.scenario else here / "scenarios" / "classroom.yaml"
+    game = args.game if args.game else here / "scenarios" / "class_game.yaml"
     load_scenario(scenario)  # a bad scenario is reported before any server starts
+    load_scenario(game)
     if not 1 <= args.port <= 65535:
         raise ScenarioError(f"--port: expected 1 to 65535, found {args.port}")
+    if not 1 <= args.weeks <= 52:
+        raise ScenarioError(f"--weeks: expected 1 to 52, found {args.weeks}")
     if importlib.util.find_spec("solara") is None:
         raise ScenarioError("serve needs the dashboard extra: pip install -e '.[dashboard]' (make setup installs it)")
     _warm_engine(quiet=False)  # compile now, not on the class's first day (the server reads numba's cache)
-    root = str(Path(__file__).resolve().parent.parent)  # the child imports this very package
+    import secrets
+
+    teacher_key = secrets.token_urlsafe(8)
+    reachable = _address_for_others(args.host)
+    root = str(here)  # the child imports this very package
     env = {**os.environ, "ATTENTION_MARKET_SCENARIO": str(scenario.resolve()),
+           "ATTENTION_MARKET_GAME": str(game.resolve()), "ATTENTION_MARKET_GAME_WEEKS": str(args.weeks),
+           "ATTENTION_MARKET_TEACHER_KEY": teacher_key,
+           "ATTENTION_MARKET_JOIN_ADDRESS": f"http://{reachable}:{args.port}/join",
            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    dashboard = Path(__file__).resolve().parent / "dashboard" / "app.py"
-    print(f"Attention Market dashboard for {scenario} at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    dashboard = Path(__file__).resolve().parent / "dashboard" / "site.py"
+    print(f"Attention Market for {scenario} (Ctrl-C stops it):\n"
+          f"  dashboard:              http://{reachable}:{args.port}/\n"
+          f"  class game, teacher:    http://{reachable}:{args.port}/class?key={teacher_key}"
+          f"  (keep this address to yourself)\n"
+          f"  class game, students:   http://{reachable}:{args.port}/join  (the join code is on the teacher's page)",
+          flush=True)
+    if _is_loopback(args.host):
+        print("  Only this machine can open these pages: --host 0.0.0.0 lets the students' phones and laptops in.",
+              flush=True)
     sigint = signal.getsignal(signal.SIGINT)
     if sigint is signal.SIG_IGN:  # started in the background by a script: kill -INT must still stop the server
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -606,6 +630,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.close(held)
         signal.signal(signal.SIGINT, sigint)
     return code if code >= 0 else 128 - code  # killed by a signal: 128 + its number, as a shell says
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _address_for_others(host: str) -> str:
+    """The address students type: the host given, or for 0.0.0.0 (every interface) this machine's own
+    address on its network (found by routing a UDP socket, which sends nothing)."""
+    import socket
+
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.254.254.254", 1))
+            return probe.getsockname()[0]
+    except OSError:
+        return socket.gethostname()
 
 
 def _stop(process, grace: float = 5.0) -> None:
@@ -641,6 +684,9 @@ def serve_child() -> None:
         os._exit(EXIT_FAULT)
 
     threading.Thread(target=watch, name="watch-serve", daemon=True).start()
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")  # plain http in a class
     sys.argv = ["solara", *sys.argv[2:]]
     from solara.__main__ import main as solara_main
 

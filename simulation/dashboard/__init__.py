@@ -1,1 +1,1 @@
-"""The classroom dashboard (Mesa SolaraViz): `app` is the page `run.py serve` runs; nothing imports it."""
+"""The pages `run.py serve` runs (site.py's routes): the classroom dashboard (app.py) and the class game (class_pages.py); nothing imports them."""
