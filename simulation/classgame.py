@@ -11,11 +11,13 @@ In the spirit of NetLogo's HubNet. Two layers, neither of which knows about a we
 
 from __future__ import annotations
 
+import hmac
 import math
 import re
 import secrets
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -141,22 +143,23 @@ class Game:
             self.model.step()
             for team in self.teams:
                 influencers[team] += self.model.brand(team).influencers_today
-        self.week += 1
-        self.plan.append({team: splits[team] for team in self.teams})
         pop = self.model.population
         week = {}
         for team in self.teams:
             brand = self.model.brand(team)
             profit = brand.margin * brand.revenue_total - brand.spend_total
             week[team] = TeamWeek(
-                week=self.week, split=splits[team], chosen=team in chosen,
+                week=self.week + 1, split=splits[team], chosen=team in chosen,
                 sales=brand.sales_total - sales_before[team], spend=brand.spend_total - spend_before[team],
                 revenue=brand.revenue_total - revenue_before[team], profit_to_date=profit,
                 roi_to_date=profit / brand.spend_total if brand.spend_total > 0 else None,
                 trust=trust_among_aware(pop.trust[brand.index], pop.awareness[brand.index]),
                 awareness=float(pop.awareness[brand.index].mean(dtype=np.float64)),
                 impressions=int(brand.impressions_total - impressions_before[team]), influencers=influencers[team])
+        # the week counts as played only with its results: a page never sees one without the other
+        self.plan.append({team: splits[team] for team in self.teams})
         self.results.append(week)
+        self.week += 1
         return week
 
     def standings(self) -> list[dict]:
@@ -209,31 +212,61 @@ def counterfactuals(template: Scenario, game: Game, *, users: int | None = None,
 
 
 class JoinError(ValueError):
-    """A student's join was refused; the message is shown to them as it is."""
+    """A request from a page was refused; the message is shown on the page as it is."""
+
+
+class _Superseded(Exception):
+    """A new game began while the old one's replays were running: they stop."""
 
 
 def clean_team_name(text: str) -> str:
     name = " ".join(str(text).split())[:TEAM_NAME_LENGTH].strip()
     if not name or not re.match(NAME_PATTERN, name):
-        raise JoinError("a team name is letters, digits, spaces, & ' - or _ (up to 24), starting with a letter or digit")
+        raise JoinError("a team name is up to 24 letters, digits, spaces and & ' - _, starting with a letter, "
+                        "a digit or _")
     return name
 
 
+def digits_of(text: str) -> str:
+    """A code as typed, in ASCII digits: a phone's keyboard may give other digits (٤٨٢١ is 4821); '' if not digits."""
+    text = "".join(str(text).split())
+    if not text or not all(c.isdecimal() for c in text):
+        return ""
+    return "".join(str(unicodedata.decimal(c)) for c in text)
+
+
 def new_code() -> str:
-    """A join code easy to read aloud and to type on a phone: four digits."""
+    """A code easy to read aloud and to type on a phone: four digits."""
     return f"{secrets.randbelow(9000) + 1000}"
+
+
+#: Seconds between two redraws of the teacher's page for the replays' progress (each redraw costs the class time).
+PROGRESS_EVERY = 2.0
+#: Seconds the replays wait after the last week, so that the final standings reach every page first.
+REPLAY_DELAY = 1.5
+#: Wrong join codes a browser may type before it has to wait (the code has only 9,000 values).
+CODE_TRIES = 5
+CODE_WAIT = 30.0  # seconds
 
 
 @dataclass
 class ClassRoom:
-    """The state every page of the class shares. Pages read `snapshot()`-style properties and wait on `version`."""
+    """The state every page of the class shares. Pages read it and wait on its versions; all methods are thread-safe.
+
+    A team is known by the browser sessions that joined it (Solara's session cookie): the one that
+    created it, and any that rejoined it with its PIN (a second phone, a phone that died).
+    """
 
     template: Scenario
     weeks: int = 5
     seed: int = 7
     users: int | None = None
+    auto_compare: bool = True  # replay the alternatives as soon as the last week is played
     code: str = field(default_factory=new_code)
-    teams: dict[str, str] = field(default_factory=dict)  # session id -> team name
+    roster: list[str] = field(default_factory=list)  # the teams, in the order they joined
+    pins: dict[str, str] = field(default_factory=dict)  # team -> the PIN that lets another device rejoin it
+    teams: dict[str, str] = field(default_factory=dict)  # session id -> team
+    teachers: set[str] = field(default_factory=set)  # sessions that opened the teacher's page with its key
     pending: dict[str, Split] = field(default_factory=dict)  # team -> its choice for the coming week
     last: dict[str, Split] = field(default_factory=dict)  # team -> the split it played last
     game: Game | None = None
@@ -241,6 +274,7 @@ class ClassRoom:
     replay_progress: tuple[int, int] | None = None
     comparison: list[dict] | None = None
     error: str | None = None
+    broken: bool = False  # a week failed half-way: only a new game can go on
     version: int = 0  # any change (a choice, a join): the teacher's page redraws
     student_version: int = 0  # a change students see (start, a week played, the end): their pages redraw
 
@@ -249,6 +283,7 @@ class ClassRoom:
         self._changed = threading.Condition(self._lock)
         self._advancing = False
         self._open = 1
+        self._wrong_codes: dict[str, tuple[int, float]] = {}  # session -> (wrong tries, when the last was)
 
     @classmethod
     def from_file(cls, path: str | Path = GAME_SCENARIO, **kwargs) -> "ClassRoom":
@@ -271,6 +306,18 @@ class ClassRoom:
             self._changed.wait_for(lambda: self.version_for(students) != seen, timeout=timeout)
             return self.version_for(students)
 
+    # -------------------------------------------------------------- the teacher
+
+    def admit_teacher(self, session: str, key: str, expected: str) -> bool:
+        """Whether this session is the teacher's: it brought the key once (or no key is set)."""
+        with self._lock:
+            if not expected or session in self.teachers:
+                return True
+            if key and hmac.compare_digest(key.encode(), expected.encode()):
+                self.teachers.add(session)
+                return True
+            return False
+
     # -------------------------------------------------------------- the lobby
 
     @property
@@ -281,8 +328,8 @@ class ClassRoom:
     def week_open(self) -> int:
         """The week the students are choosing for (1-based; weeks + 1 once the last is being played).
 
-        It moves on the moment the teacher plays a week, before the market has run its seven
-        days, so a choice sent meanwhile is for the next week, never lost nor counted twice.
+        It moves on the moment the teacher plays a week; the students' pages show the next week
+        once the played week's results are in, and a choice sent for a week being played is refused.
         """
         return self._open
 
@@ -290,50 +337,74 @@ class ClassRoom:
         with self._lock:
             return self.teams.get(session)
 
-    def join(self, session: str, code: str, team: str) -> str:
-        """Join the class as a team (a session that has joined keeps its team); returns the team's name."""
+    def pin_of(self, team: str) -> str | None:
+        with self._lock:
+            return self.pins.get(team)
+
+    def join(self, session: str, code: str, team: str, pin: str = "") -> str:
+        """Join the class as a new team, or rejoin a team with its PIN; returns the team's name.
+
+        A session that has joined keeps its team (a reload, a second tab of the same browser).
+        """
         with self._lock:
             if session in self.teams:
                 return self.teams[session]
-            if not secrets.compare_digest(str(code).strip(), self.code):
+            tries, when = self._wrong_codes.get(session, (0, 0.0))
+            if tries >= CODE_TRIES and time.monotonic() - when < CODE_WAIT:
+                raise JoinError(f"too many wrong codes: wait {CODE_WAIT:.0f} seconds and try again")
+            if not hmac.compare_digest(digits_of(code).encode(), self.code.encode()):
+                self._wrong_codes[session] = (tries + 1, time.monotonic())
                 raise JoinError("that is not this class's join code: it is on the teacher's screen")
-            if self.started:
-                raise JoinError("the game has started: ask the teacher to start a new one to join")
+            self._wrong_codes.pop(session, None)
             name = clean_team_name(team)
-            if name.casefold() in {t.casefold() for t in self.teams.values()}:
-                raise JoinError(f"a team is already called {name!r}: choose another name")
-            if len(self.teams) >= MAX_TEAMS:
+            existing = next((t for t in self.roster if t.casefold() == name.casefold()), None)
+            if existing is not None:
+                if digits_of(pin) and hmac.compare_digest(digits_of(pin).encode(), self.pins[existing].encode()):
+                    self.teams[session] = existing
+                    self._bump(students=False)
+                    return existing
+                raise JoinError(f"a team is already called {existing!r}: choose another name, or type its "
+                                f"PIN to rejoin it from this device")
+            if self.started:
+                raise JoinError("the game has started: a new team cannot join it (a team that has joined "
+                                "rejoins with its name and PIN)")
+            if len(self.roster) >= MAX_TEAMS:
                 raise JoinError(f"the class is full ({MAX_TEAMS} teams)")
+            self.roster.append(name)
+            self.pins[name] = new_code()
             self.teams[session] = name
             self._bump(students=False)
             return name
 
     def team_names(self) -> list[str]:
         with self._lock:
-            return list(self.teams.values())
+            return list(self.roster)
 
     def start(self) -> None:
         """Build the market with one brand per team (in the order they joined)."""
         with self._lock:
             if self.started:
                 return
-            if not self.teams:
+            if not self.roster:
                 raise JoinError("no team has joined yet")
             self.game = Game(self.template, self.team_names(), weeks=self.weeks, seed=self.seed, users=self.users)
             self._bump()
 
     def new_game(self) -> None:
-        """Back to an empty lobby with a new join code (students join again)."""
+        """Back to an empty lobby with a new join code (students join again); replays still running stop."""
         with self._lock:
             if self._advancing:
                 raise JoinError("a week is being played: wait for it to end")
             self.code = new_code()
+            self.roster.clear()
+            self.pins.clear()
             self.teams.clear()
             self.pending.clear()
             self.last.clear()
             self.game, self.comparison, self.replay_progress, self.error = None, None, None, None
-            self._open = 1
+            self.broken = False
             self.step_seconds.clear()
+            self._open = 1
             self._bump()
 
     # -------------------------------------------------------------- the weeks
@@ -346,10 +417,15 @@ class ClassRoom:
                 raise JoinError("join the class first")
             if not self.started:
                 raise JoinError("the game has not started yet")
-            if self._open > self.game.weeks:
+            if self.broken:
+                raise JoinError("the game has stopped: wait for the teacher to start a new one")
+            if self._open > self.game.weeks and not self._advancing:
                 raise JoinError("the game has ended")
+            if self._advancing and week == self._open - 1:
+                raise JoinError(f"week {week} is being played: your page moves on to week {self._open} in a "
+                                f"moment, send your split for it then")
             if week != self._open:
-                raise JoinError(f"week {week} has already been played: you are now choosing for week {self.week_open}")
+                raise JoinError(f"week {week} has already been played: you are now choosing for week {self._open}")
             self.pending[team] = split
             self._bump(students=False)
 
@@ -357,18 +433,24 @@ class ClassRoom:
         with self._lock:
             return self.pending.get(team)
 
-    def advance(self) -> float:
-        """Play the open week with every team's choice (a team that has not chosen keeps its last split).
+    def last_of(self, team: str) -> Split | None:
+        with self._lock:
+            return self.last.get(team)
 
-        The choices are taken and the week opened for the next choices at once, under the lock, so a
-        choice lands in exactly one week; the seven days are then played outside the lock.
-        Returns the seconds the market took.
+    def advance(self, week: int) -> float:
+        """Play week `week` (the open one) with every team's choice; a team that has not chosen keeps its last split.
+
+        The week must be the one the teacher's button showed: a second press plays nothing. The
+        choices are taken and the week closed at once, under the lock, so a choice lands in exactly
+        one week; the seven days are then played outside the lock. Returns the seconds they took.
         """
         with self._lock:
-            if not self.started or self._open > self.game.weeks:
+            if not self.started or self.broken or self._open > self.game.weeks:
                 raise JoinError("there is no week to play")
             if self._advancing:
                 raise JoinError("a week is already being played")
+            if week != self._open:
+                raise JoinError(f"week {week} has been played already")
             self._advancing = True
             self._open += 1
             chosen = set(self.pending)
@@ -381,7 +463,8 @@ class ClassRoom:
             seconds = time.perf_counter() - start
         except Exception as error:  # the class must see it, not a silent freeze
             with self._lock:
-                self.error = f"the week could not be played: {error}"
+                self.error = f"week {week} could not be played ({type(error).__name__}: {error}); start a new game"
+                self.broken = True
                 self._advancing = False
                 self._bump()
             raise
@@ -389,8 +472,16 @@ class ClassRoom:
             self.last.update(splits)
             self.step_seconds.append(seconds)
             self._advancing = False
+            finished = self.game.finished
             self._bump()
+        if finished and self.auto_compare:
+            threading.Thread(target=self._compare_soon, name="what-if", daemon=True).start()
         return seconds
+
+    def _compare_soon(self) -> None:
+        """The replays, once the pages have had a moment to draw the final standings (they share the CPU)."""
+        time.sleep(REPLAY_DELAY)
+        self.compare_strategies()
 
     @property
     def advancing(self) -> bool:
@@ -418,7 +509,7 @@ class ClassRoom:
     def compare_strategies(self) -> None:
         """Replay the market for every team and alternative (slow: run it in a thread); progress in `replay_progress`.
 
-        The results are kept only if the game is still the room's (a new game may have begun meanwhile)."""
+        A new game stops the replays of the old one; a failure is said on the teacher's page."""
         with self._lock:
             game = self.game
             if not game or not game.finished:
@@ -428,18 +519,26 @@ class ClassRoom:
             self.replay_progress = (0, len(game.teams) * len(ALTERNATIVES))
             self._bump()
 
+        shown = [0.0]
+
         def progress(done: int, total: int) -> None:
             with self._lock:
-                if self.game is game:
-                    self.replay_progress = (done, total)
+                if self.game is not game:
+                    raise _Superseded
+                self.replay_progress = (done, total)
+                if time.monotonic() - shown[0] >= PROGRESS_EVERY or done == total:  # the page redraws, not too often
+                    shown[0] = time.monotonic()
                     self._bump(students=False)
 
         try:
             rows = counterfactuals(self.template, game, users=self.users, progress=progress)
+        except _Superseded:
+            return
         except Exception as error:
             with self._lock:
                 if self.game is game:
-                    self.error = f"the comparison could not be made: {error}"
+                    self.error = f"the comparison could not be made ({type(error).__name__}: {error})"
+                    self.replay_progress = None
                     self._bump()
             raise
         with self._lock:

@@ -602,10 +602,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
            "ATTENTION_MARKET_GAME": str(game.resolve()), "ATTENTION_MARKET_GAME_WEEKS": str(args.weeks),
            "ATTENTION_MARKET_TEACHER_KEY": teacher_key,
            "ATTENTION_MARKET_JOIN_ADDRESS": f"http://{reachable}:{args.port}/join",
+           "ATTENTION_MARKET_GATE_DASHBOARD": "0" if _is_loopback(args.host) else "1",
+           # a page whose browser has gone (a phone put away) is let go after 10 minutes, not 24 hours;
+           # the same browser coming back gets a fresh page and keeps its team
+           "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", "10m"),
            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
     dashboard = Path(__file__).resolve().parent / "dashboard" / "site.py"
+    dashboard_key = "" if _is_loopback(args.host) else f"?key={teacher_key}"
     print(f"Attention Market for {scenario} (Ctrl-C stops it):\n"
-          f"  dashboard:              http://{reachable}:{args.port}/\n"
+          f"  dashboard:              http://{reachable}:{args.port}/{dashboard_key}\n"
           f"  class game, teacher:    http://{reachable}:{args.port}/class?key={teacher_key}"
           f"  (keep this address to yourself)\n"
           f"  class game, students:   http://{reachable}:{args.port}/join  (the join code is on the teacher's page)",
@@ -638,11 +643,12 @@ def _is_loopback(host: str) -> bool:
 
 def _address_for_others(host: str) -> str:
     """The address students type: the host given, or for 0.0.0.0 (every interface) this machine's own
-    address on its network (found by routing a UDP socket, which sends nothing)."""
+    address on the network of its default route (found by routing a UDP socket, which sends nothing;
+    on a laptop's own hotspot, give the hotspot's address as --host instead)."""
     import socket
 
     if host not in ("0.0.0.0", "::", ""):
-        return host
+        return f"[{host}]" if ":" in host and not host.startswith("[") else host  # IPv6 in a URL: brackets
     try:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.connect(("10.254.254.254", 1))

@@ -113,7 +113,7 @@ def test_counterfactuals_replay_each_alternative_with_the_others_as_played():
 
 
 def room(**kwargs) -> ClassRoom:
-    return ClassRoom(template=TEMPLATE, weeks=3, seed=4, users=SMALL, **kwargs)
+    return ClassRoom(template=TEMPLATE, **{"weeks": 3, "seed": 4, "users": SMALL, "auto_compare": False, **kwargs})
 
 
 def test_joining_needs_the_code_and_a_free_name_and_a_session_keeps_its_team():
@@ -141,13 +141,15 @@ def test_each_choice_lands_in_exactly_one_week():
     r.choose("s1", 1, Split(1, 0, 0))
     r.choose("s1", 1, Split(0, 1, 0))  # changed before the week is played: the last one counts
     r.choose("s2", 1, Split(0, 0, 1))
-    r.advance()  # Greens sent nothing: it plays the opening split
+    r.advance(1)  # Greens sent nothing: it plays the opening split
     assert r.game.plan[0] == {"Reds": Split(0, 1, 0), "Blues": Split(0, 0, 1), "Greens": ALTERNATIVES["a third each"]}
     assert [w.chosen for w in (r.results_of(t)[0] for t in ("Reds", "Blues", "Greens"))] == [True, True, False]
     with pytest.raises(JoinError, match="already been played"):
         r.choose("s1", 1, Split(1, 0, 0))
     r.choose("s3", 2, Split(1, 0, 0))
-    r.advance()  # Reds and Blues keep their week-1 splits
+    with pytest.raises(JoinError, match="week 1 has been played already"):
+        r.advance(1)  # the teacher's button pressed twice: the second press plays nothing
+    r.advance(2)  # Reds and Blues keep their week-1 splits
     assert r.game.plan[1] == {"Reds": Split(0, 1, 0), "Blues": Split(0, 0, 1), "Greens": Split(1, 0, 0)}
     assert [w.chosen for w in (r.results_of(t)[1] for t in ("Reds", "Blues", "Greens"))] == [False, False, True]
     assert r.chosen_count() == 0
@@ -155,7 +157,7 @@ def test_each_choice_lands_in_exactly_one_week():
         r.choose("stranger", 3, Split(1, 0, 0))
 
 
-def test_a_choice_sent_while_a_week_is_played_is_for_the_next_week():
+def test_while_a_week_is_played_its_choices_are_refused_and_the_next_weeks_taken():
     r = room()
     r.join("s1", r.code, "Reds")
     r.start()
@@ -169,19 +171,39 @@ def test_a_choice_sent_while_a_week_is_played_is_for_the_next_week():
 
     r.game.play_week = slow_week
     r.choose("s1", 1, Split(1, 0, 0))
-    worker = threading.Thread(target=r.advance)
+    worker = threading.Thread(target=r.advance, args=(1,))
     worker.start()
     assert inside.wait(10)
     assert r.week_open == 2 and r.advancing
-    with pytest.raises(JoinError, match="already been played"):
+    with pytest.raises(JoinError, match="week 1 is being played"):  # a page still showing week 1
         r.choose("s1", 1, Split(0, 0, 1))
-    r.choose("s1", 2, Split(0, 1, 0))
+    r.choose("s1", 2, Split(0, 1, 0))  # a page opened meanwhile shows week 2
     with pytest.raises(JoinError, match="already being played"):
-        r.advance()
+        r.advance(2)
     release.set()
     worker.join(10)
-    r.advance()
+    r.advance(2)
     assert [week["Reds"] for week in r.game.plan] == [Split(1, 0, 0), Split(0, 1, 0)]
+
+
+def test_a_week_that_fails_stops_the_game_and_says_so():
+    r = room()
+    r.join("s1", r.code, "Reds")
+    r.start()
+
+    def failing_week(splits, chosen):
+        raise FloatingPointError("overflow")
+
+    r.game.play_week = failing_week
+    with pytest.raises(FloatingPointError):
+        r.advance(1)
+    assert r.broken and "week 1 could not be played" in r.error and not r.advancing
+    with pytest.raises(JoinError, match="no week to play"):
+        r.advance(2)
+    with pytest.raises(JoinError, match="has stopped"):
+        r.choose("s1", 2, Split(1, 0, 0))
+    r.new_game()
+    assert not r.broken and r.error is None
 
 
 def test_the_room_wakes_pages_only_for_what_they_show():
@@ -199,10 +221,10 @@ def test_the_end_ranks_and_compares_and_a_new_game_starts_clean():
     r.join("s1", r.code, "Reds")
     r.join("s2", r.code, "Blues")
     r.start()
-    for _ in range(3):
-        r.advance()
+    for week in (1, 2, 3):
+        r.advance(week)
     with pytest.raises(JoinError, match="no week to play"):
-        r.advance()
+        r.advance(4)
     r.compare_strategies()
     assert r.replay_progress == (8, 8) and len(r.comparison) == 8
     r.new_game()
@@ -214,8 +236,8 @@ def test_a_comparison_finishing_after_a_new_game_is_dropped():
     r = room()
     r.join("s1", r.code, "Reds")
     r.start()
-    for _ in range(3):
-        r.advance()
+    for week in (1, 2, 3):
+        r.advance(week)
     game = r.game
     inside, release = threading.Event(), threading.Event()
 
@@ -245,6 +267,58 @@ def test_a_comparison_finishing_after_a_new_game_is_dropped():
     assert game.finished and r.game is None and r.comparison is None and r.replay_progress is None
 
 
+def test_the_last_week_starts_the_replays_by_itself():
+    """No teacher's page needs to be open for the students to get their what-if."""
+    from tests.conftest import wait_for
+
+    r = room(auto_compare=True, weeks=1)
+    r.join("s1", r.code, "Reds")
+    r.start()
+    r.advance(1)
+    assert wait_for(lambda: r.comparison is not None, 60, step=0.1)
+    assert {row["alternative"] for row in r.comparison} == set(ALTERNATIVES)
+
+
+def test_codes_typed_on_any_keyboard_and_rejoining_with_a_pin():
+    r = room()
+    arabic = "".join(chr(0x0660 + int(d)) for d in r.code)  # the same code in Arabic-Indic digits
+    assert r.join("s1", arabic, "Reds") == "Reds"
+    for bad in ["12é4", "", "  ", "１２３"]:  # never a traceback, whatever a phone sends
+        with pytest.raises(JoinError):
+            r.join("s2", bad, "Blues")
+    r2 = room()
+    r2.join("s1", r2.code, "Reds")
+    r2.start()
+    pin = r2.pin_of("Reds")
+    assert re.fullmatch(r"\d{4}", pin)
+    with pytest.raises(JoinError, match="already called 'Reds'"):
+        r2.join("phone", r2.code, "reds", pin="0000" if pin != "0000" else "1111")
+    assert r2.join("phone", r2.code, "reds", pin=pin) == "Reds"  # a second device, after the start
+    r2.choose("phone", 1, Split(0, 0, 1))
+    assert r2.choice_of("Reds") == Split(0, 0, 1) and r2.team_names() == ["Reds"]
+    with pytest.raises(JoinError, match="has started"):
+        r2.join("late", r2.code, "Greens")
+
+
+def test_guessing_the_code_is_slowed_down():
+    r = room()
+    wrong = "1000" if r.code != "1000" else "1001"
+    for _ in range(5):
+        with pytest.raises(JoinError, match="not this class's join code"):
+            r.join("guesser", wrong, "Reds")
+    with pytest.raises(JoinError, match="too many wrong codes"):
+        r.join("guesser", r.code, "Reds")  # even the right code must wait
+    assert r.join("someone else", r.code, "Reds") == "Reds"
+
+
+def test_the_teacher_is_the_session_that_brought_the_key():
+    r = room()
+    assert not r.admit_teacher("student", "", "secret") and not r.admit_teacher("student", "guess", "secret")
+    assert r.admit_teacher("teacher", "secret", "secret")
+    assert r.admit_teacher("teacher", "", "secret")  # the key can then leave the address bar
+    assert r.admit_teacher("anyone", "", "")  # no key set (solara run site.py by hand): an open page
+
+
 def test_the_template_keeps_only_its_first_brand():
     scenario = market_for(TEMPLATE, ["A", "B"], users=SMALL)
     assert [b.name for b in scenario.brands] == ["A", "B"] and scenario.population.users == SMALL
@@ -272,4 +346,6 @@ def test_students_are_told_an_address_they_can_reach():
 
     assert _address_for_others("127.0.0.1") == "127.0.0.1" and _is_loopback("127.0.0.1")
     assert _address_for_others("192.168.1.20") == "192.168.1.20" and not _is_loopback("192.168.1.20")
-    assert _address_for_others("0.0.0.0") not in ("0.0.0.0", "")
+    assert _address_for_others("::1") == "[::1]" and _is_loopback("::1")
+    everywhere = _address_for_others("0.0.0.0")  # this machine has a default route: its address on it
+    assert re.fullmatch(r"\d+\.\d+\.\d+\.\d+", everywhere) and not everywhere.startswith("127.")

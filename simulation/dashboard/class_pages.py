@@ -4,17 +4,19 @@ Every browser session of the server shares one `ClassRoom` (simulation/classgame
 teacher's page shows the join code and the market and plays the weeks; a student's page joins
 with the code and chooses its team's split each week. A page redraws when the room changes:
 a thread per page waits on the room's version (`use_room`). A student is known by Solara's
-session cookie, so a reload, or a second tab on the same phone, is the same team.
+session cookie, so a reload, or a second tab of the same browser, is the same team; another
+device rejoins a team with the team's PIN.
 
-The teacher's page needs the key `serve` prints (`/class?key=...`) when the server listens
-beyond this machine, so that a student cannot play the teacher's part.
+Through `serve`, the teacher's page needs the key `serve` prints (`/class?key=...`) once per
+browser: the page then takes the key out of the address bar, so that the projected address
+does not give it away. Run by hand (`solara run site.py`), no key is set and the page is open.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import os
-import secrets
 import threading
 from pathlib import Path
 
@@ -42,7 +44,7 @@ def use_room(students: bool) -> int:
     version, set_version = solara.use_state(ROOM.version_for(students))
 
     def listen(cancel: threading.Event) -> None:
-        seen = ROOM.version_for(students)
+        seen = version  # what the page was first drawn with: a change before this thread starts is not lost
         while not cancel.is_set():
             now = ROOM.wait_for_change(seen, timeout=1.0, students=students)
             if now != seen:
@@ -97,6 +99,37 @@ def _legend() -> None:
 # ------------------------------------------------------------------------------------ the teacher
 
 
+def use_teacher(router, path: str) -> bool:
+    """Whether this browser is the teacher's; the first time it brings the key, the key leaves the address bar."""
+    session = solara.get_session_id()
+    query = dict(part.split("=", 1) for part in (router.search or "").split("&") if "=" in part)
+    admitted = ROOM.admit_teacher(session, query.get("key", ""), TEACHER_KEY)
+
+    def hide_key() -> None:
+        if admitted and "key" in query:
+            router.push(path)
+
+    solara.use_effect(hide_key, [admitted, router.search])
+    return admitted
+
+
+def _act(action, set_busy, set_message) -> None:
+    """Run a teacher's action off the page's thread; what goes wrong is said on the page."""
+    def run() -> None:
+        set_busy(True)
+        set_message("")
+        try:
+            action()
+        except JoinError as error:
+            set_message(str(error))
+        except Exception as error:  # noqa: BLE001 -- the page says it; the terminal keeps the traceback
+            set_message(f"{type(error).__name__}: {error}")
+            raise
+        finally:
+            set_busy(False)
+    threading.Thread(target=run, daemon=True).start()
+
+
 @solara.component
 def Teacher():
     """The projected page: join code, lobby, the weeks, the standings and, at the end, what else would have done."""
@@ -105,23 +138,13 @@ def Teacher():
     busy, set_busy = solara.use_state(False)
     message, set_message = solara.use_state("")
     solara.Title("Class game: the teacher's page")
-    query = dict(part.split("=", 1) for part in (router.search or "").split("&") if "=" in part)
-    if TEACHER_KEY and not secrets.compare_digest(query.get("key", ""), TEACHER_KEY):
+    if not use_teacher(router, "/class"):
         _html("p", "This is the teacher's page: open the address <code>serve</code> printed (it ends with "
-                   "<code>?key=…</code>). Students join at <a href='join'>join</a>.")
+                   "<code>?key=…</code>). Students join at <a href='/join'>/join</a>.")
         return
 
     def act(action):
-        def run():
-            set_busy(True)
-            set_message("")
-            try:
-                action()
-            except JoinError as error:
-                set_message(str(error))
-            finally:
-                set_busy(False)
-        threading.Thread(target=run, daemon=True).start()
+        _act(action, set_busy, set_message)
 
     with solara.Column(style="padding: 1rem; max-width: 80rem"):
         solara.HTML(tag="h1", unsafe_innerHTML=f"Join at <b>{html.escape(JOIN_ADDRESS)}</b> with the code "
@@ -131,7 +154,7 @@ def Teacher():
             _html("p", html.escape(ROOM.error), style=f"{BIG}; color: #b00")
         if message:
             _html("p", html.escape(message), style=f"{BIG}; color: #b00")
-        game = ROOM.game
+        game = ROOM.game  # one snapshot for this drawing: a New game meanwhile cannot pull it away
         teams = ROOM.team_names()
         if game is None:
             _html("p", f"<b data-testid='team-count'>{len(teams)}</b> teams have joined: "
@@ -139,49 +162,56 @@ def Teacher():
             solara.Button(f"Start the game ({ROOM.weeks} weeks)", on_click=lambda: act(ROOM.start),
                           disabled=busy or not teams, color="primary", style="font-size: 1.2rem")
             return
+        week_open = ROOM.week_open
         if ROOM.advancing:
-            _html("p", f"Playing week {ROOM.week_open - 1}: seven days of the market…")
-        if ROOM.week_open <= game.weeks:
+            _html("p", f"Playing week {week_open - 1}: seven days of the market…")
+        if week_open <= game.weeks and not ROOM.broken:
             waiting = [t for t in game.teams if ROOM.choice_of(t) is None]
-            _html("p", f"Week <b data-testid='week'>{ROOM.week_open}</b> of {game.weeks}: "
+            _html("p", f"Week <b data-testid='week'>{week_open}</b> of {game.weeks}: "
                        f"<b data-testid='chosen-count'>{len(game.teams) - len(waiting)}</b> of {len(game.teams)} teams "
                        f"have chosen. " + (f"Still choosing (they keep last week's split if you play now): "
                                            f"{html.escape(', '.join(waiting))}." if waiting else ""))
             with solara.Row():
-                solara.Button(f"Play week {ROOM.week_open}", on_click=lambda: act(ROOM.advance),
+                solara.Button(f"Play week {week_open}", on_click=lambda: act(lambda: ROOM.advance(week_open)),
                               disabled=busy or ROOM.advancing, color="primary", style="font-size: 1.2rem")
         if ROOM.step_seconds:
             _html("p", f"Week {len(ROOM.step_seconds)} took <span data-testid='step-seconds'>"
                        f"{ROOM.step_seconds[-1]:.2f}</span> s for {len(game.teams)} brands and "
                        f"{game.model.population.n:,} users.", style="font-size: 1rem; color: #555")
-        Standings(game.finished, version)
+        Standings(game, version)
         if game.finished:
-            Comparison(version)
-        Record(version)
+            Comparison(game, version)
+        Record(game, version)
         solara.Button("New game (new code; teams join again)", on_click=lambda: act(ROOM.new_game),
                       disabled=busy, style="margin-top: 2rem")
 
 
 @solara.component
-def Standings(finished: bool, version: int):
-    rows = ROOM.standings()
+def Standings(game, version: int):
+    rows = game.standings()
     if not rows:
         _html("p", "Press <b>Play week 1</b> when the teams have chosen: the market then runs seven days.")
         return
-    game = ROOM.game
-    _html("h2", ("Final standings" if finished else f"Standings after week {game.week}")
+    _html("h2", ("Final standings" if game.finished else f"Standings after week {game.week}")
           + ": ranked by profit (margin × revenue − spend)", style="font-size: 1.6rem")
+    week = list(game.results[-1].values())
+    brand_pages = sum(sink.share_today for sink in game.model.all_sinks if sink.kind == "brand")
+    _html("p", f"The market in week {game.week}: {sum(w.sales for w in week):,} sales in all, "
+               f"{sum(w.impressions for w in week):,} impressions, {sum(w.influencers for w in week):,} "
+               f"influencer-days; the brands' own pages held {brand_pages:.1%} of the minutes online on its "
+               f"last day.", style="font-size: 1.1rem")
     _legend()
     last = game.plan[-1]
-    _table(["rank", "team", "last split", "sales", "profit", "ROI", "trust (−100 to +100)"],
+    _table(["rank", "team", "last split", "sales so far", "profit", "ROI", "trust (−100 to +100)"],
            [[str(r["rank"]), html.escape(r["team"]), _split_bar(last[r["team"]]), f"{r['sales']:,}",
              _money(r["profit"]), _roi(r["roi"]), _trust(r["trust"])] for r in rows], test_id="standings")
 
 
 @solara.component
-def Record(version: int):
+def Record(game, version: int):
     """Every choice as the market played it, folded away: week, team, split, sent or kept, what it bought."""
-    weeks = ROOM.record()
+    results = list(game.results)
+    weeks = [week[team] for week in results for team in game.teams]
     if not weeks:
         return
     rows = "".join(
@@ -191,7 +221,7 @@ def Record(version: int):
         f"<td>{w.week}</td><td>{html.escape(t)}</td><td>{w.split.label()}</td>"
         f"<td>{'sent' if w.chosen else 'kept'}</td><td>{w.impressions:,}</td><td>{w.influencers:,}</td>"
         f"<td>{w.spend:,.0f}</td><td>{w.sales:,}</td></tr>"
-        for w, t in zip(weeks, [t for _ in ROOM.game.results for t in ROOM.game.teams]))
+        for w, t in zip(weeks, [t for _ in results for t in game.teams]))
     head = "".join(f"<th style='text-align:left;padding-right:1em'>{h}</th>" for h in
                    ["week", "team", "split played", "", "impressions", "influencer-days", "spend", "sales"])
     solara.HTML(tag="details", unsafe_innerHTML=f"<summary>The record: every team's split, week by week, as the "
@@ -201,19 +231,13 @@ def Record(version: int):
 
 
 @solara.component
-def Comparison(version: int):
+def Comparison(game, version: int):
     """The counterfactual replay: every team's profit had it played each alternative every week."""
-    def start() -> None:  # once, when the last week's standings first show; the room refuses a second start
-        if ROOM.replay_progress is None:
-            threading.Thread(target=ROOM.compare_strategies, name="what-if", daemon=True).start()
-
-    solara.use_effect(start, [])
     progress, rows = ROOM.replay_progress, ROOM.comparison
-    if progress is None:
-        return
     if rows is None:
-        _html("p", f"Replaying the market with other strategies, on the same seed: "
-                   f"{progress[0]} of {progress[1]} replays…")
+        if progress is not None:
+            _html("p", f"Replaying the market with other strategies, on the same seed: "
+                       f"{progress[0]} of {progress[1]} replays…")
         return
     by_team: dict[str, dict[str, dict]] = {}
     for row in rows:
@@ -221,16 +245,32 @@ def Comparison(version: int):
     _html("h2", "What if? Each team's profit had it played one strategy all along (the others as they played, "
                 "the same seed)", style="font-size: 1.6rem")
     table = []
-    for r in ROOM.standings():
+    for r in game.standings():
         alternatives = by_team[r["team"]]
         best = max(alternatives.values(), key=lambda a: a["profit"])
         cells = [f"<b>{_money(a['profit'])}</b>" if a is best and a["profit"] > r["profit"] else _money(a["profit"])
                  for a in alternatives.values()]
         table.append([str(r["rank"]), html.escape(r["team"]), _money(r["profit"]), *cells])
     _table(["rank", "team", "as played", *ALTERNATIVES], table, test_id="comparison")
+    _html("p", "In bold: a strategy that would have made the team more than it did.", style="font-size: 1rem")
 
 
 # ------------------------------------------------------------------------------------ a student
+
+
+def _try(action, set_message) -> bool:
+    """Run a student's action; a refusal or a fault is said on the page (never a traceback in its place)."""
+    try:
+        action()
+    except JoinError as error:
+        set_message(str(error))
+        return False
+    except Exception as error:  # noqa: BLE001 -- the page says it; the terminal keeps the traceback
+        set_message(f"something went wrong ({type(error).__name__}); tell the teacher")
+        logging.getLogger(__name__).exception("a student's action failed")
+        return False
+    set_message("")
+    return True
 
 
 @solara.component
@@ -245,55 +285,65 @@ def Student():
         if team is None:
             JoinForm(session, on_join=lambda: set_joins(lambda n: n + 1))
         else:
-            Play(session, team, version)
+            Play(session, team, ROOM.game, version)
 
 
 @solara.component
 def JoinForm(session: str, on_join):
     code, set_code = solara.use_state("")
     name, set_name = solara.use_state("")
+    pin, set_pin = solara.use_state("")
     message, set_message = solara.use_state("")
 
     def join():
-        try:
-            ROOM.join(session, code, name)
-        except JoinError as error:
-            set_message(str(error))
-        else:
-            set_message("")
+        if _try(lambda: ROOM.join(session, code, name, pin), set_message):
             on_join()
 
     _html("h1", "Join the class game", style="font-size: 1.6rem")
     solara.InputText("Join code (on the teacher's screen)", value=code, on_value=set_code, continuous_update=True)
     solara.InputText("Team name", value=name, on_value=set_name, continuous_update=True)
+    solara.InputText("Team PIN (only to rejoin your team from another phone)", value=pin, on_value=set_pin,
+                     continuous_update=True)
     solara.Button("Join", on_click=join, color="primary")
     if message:
         _html("p", html.escape(message), style="color: #b00", data_testid="join-error")
 
 
 @solara.component
-def Play(session: str, team: str, version: int):
-    game = ROOM.game
+def Play(session: str, team: str, game, version: int):
     _html("h1", f"Your brand: <span data-testid='team'>{html.escape(team)}</span>", style="font-size: 1.6rem; margin: 0")
+    _html("p", f"Team PIN <b>{ROOM.pin_of(team) or ''}</b>: with it, your team can rejoin from another phone.",
+          style="font-size: 0.9rem; color: #555")
     if game is None:
         _html("p", "You have joined. Wait for the teacher to start the game.")
         return
-    if game.finished:
-        Ending(team, version)
+    if ROOM.broken:
+        _html("p", "The game has stopped: wait for the teacher to start a new one.")
+    elif game.finished:
+        Ending(team, game, version)
     elif ROOM.week_open <= game.weeks:
         Choice(session, team, ROOM.week_open, game.weeks, version)
     else:
         _html("p", "The last week is being played…")
-    Results(team, version)
+    Results(team, game, version)
+
+
+def _slider_positions(split: Split | None) -> tuple[int, int, int]:
+    """Where the sliders start: the split sent or last played, to the nearest 10 (40/30/30 before any)."""
+    if split is None:
+        return 40, 30, 30
+    return tuple(int(round(10 * share)) * 10 for share in (split.billboard, split.relational, split.influencers))
 
 
 @solara.component
 def Choice(session: str, team: str, week: int, weeks: int, version: int):
-    billboard, set_billboard = solara.use_state(40)
-    relational, set_relational = solara.use_state(30)
-    influencers, set_influencers = solara.use_state(30)
+    start = _slider_positions(ROOM.choice_of(team) or ROOM.last_of(team))
+    billboard, set_billboard = solara.use_state(start[0])
+    relational, set_relational = solara.use_state(start[1])
+    influencers, set_influencers = solara.use_state(start[2])
     message, set_message = solara.use_state("")
     _, set_sends = solara.use_state(0)  # a send redraws this page (the room tells only the teacher's)
+    solara.use_effect(lambda: set_message(""), [week])  # last week's message is not this week's
     chosen = ROOM.choice_of(team)
     try:
         split = Split.from_percent(billboard, relational, influencers)
@@ -302,12 +352,7 @@ def Choice(session: str, team: str, week: int, weeks: int, version: int):
         problem = str(error)
 
     def submit():
-        try:
-            ROOM.choose(session, week, split)
-        except JoinError as error:
-            set_message(str(error))
-        else:
-            set_message("")
+        if _try(lambda: ROOM.choose(session, week, split), set_message):
             set_sends(lambda n: n + 1)
 
     _html("h2", f"Week <span data-testid='week'>{week}</span> of {weeks}: split your budget", style="font-size: 1.3rem")
@@ -324,7 +369,7 @@ def Choice(session: str, team: str, week: int, weeks: int, version: int):
         _html("p", f"{_split_bar(split)} {split.label()}", style="font-size: 1.05rem")
     solara.Button(f"Send my split for week {week}", on_click=submit, disabled=split is None, color="primary")
     if message:
-        _html("p", html.escape(message), style="color: #b00")
+        _html("p", html.escape(message), style="color: #b00", data_testid="send-error")
     if chosen is not None:
         _html("p", f"Sent for week {week}: <b data-testid='sent'>{chosen.label()}</b>. You can change it until "
                    f"the teacher plays the week.", style="font-size: 1.05rem; color: #060")
@@ -334,8 +379,8 @@ def Choice(session: str, team: str, week: int, weeks: int, version: int):
 
 
 @solara.component
-def Results(team: str, version: int):
-    weeks = ROOM.results_of(team)
+def Results(team: str, game, version: int):
+    weeks = [week[team] for week in list(game.results)]
     if not weeks:
         return
     _html("h2", "Your results", style="font-size: 1.3rem")
@@ -350,15 +395,16 @@ def Results(team: str, version: int):
 
 
 @solara.component
-def Ending(team: str, version: int):
-    rows = {r["team"]: r for r in ROOM.standings()}
+def Ending(team: str, game, version: int):
+    rows = {r["team"]: r for r in game.standings()}
     mine = rows[team]
     _html("h2", f"Game over: you are <span data-testid='rank'>{mine['rank']}</span> of {len(rows)}",
           style="font-size: 1.4rem")
-    if ROOM.comparison is None:
-        _html("p", "The teacher's screen is replaying the market with other strategies…")
+    comparison = ROOM.comparison
+    if comparison is None:
+        _html("p", "Replaying the market with other strategies…")
         return
-    alternatives = [r for r in ROOM.comparison if r["team"] == team]
+    alternatives = [r for r in comparison if r["team"] == team]
     _table(["had you played", "profit", "sales"],
            [["what you played", _money(mine["profit"]), f"{mine['sales']:,}"]]
            + [[a["alternative"], _money(a["profit"]), f"{a['sales']:,}"] for a in alternatives],
