@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -115,3 +120,36 @@ def wait_for(condition, seconds: float, step: float = 0.01) -> bool:
             return True
         time.sleep(step)
     return condition()
+
+
+@contextlib.contextmanager
+def serving(*args: str, log_name: str, seconds: float = 120):
+    """`run.py serve` on a free port of 127.0.0.1 until it answers; yields (its root URL, its log file).
+
+    The log is test-artifacts/<log_name>; the server is stopped with its process group at the end."""
+    port = free_port()
+    (ROOT / "test-artifacts").mkdir(exist_ok=True)
+    log_path = ROOT / "test-artifacts" / log_name
+    root = f"http://127.0.0.1:{port}/"
+
+    def answering() -> bool:
+        try:
+            return urllib.request.urlopen(root, timeout=2).status == 200
+        except OSError:
+            return False
+
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port), *args],
+                                   cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        try:
+            if not wait_for(answering, seconds, step=0.5):
+                pytest.fail(f"serve did not answer within {seconds:.0f} s; see {log_path}")
+            yield root, log_path
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -9,18 +9,13 @@ end ranks the teams and replays the other strategies. The teacher's step times w
 2,000 users are printed (README, "The class game").
 """
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
-from tests.conftest import ROOT, free_port, wait_for
+from tests.conftest import ROOT, serving
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--disable-renderer-backgrounding",
@@ -38,32 +33,9 @@ LONG = 120_000  # ms: 31 pages on two shared cores
 
 @pytest.fixture
 def served():
-    port = free_port()
-    log_path = ROOT / "test-artifacts" / "class-serve.log"
-    log_path.parent.mkdir(exist_ok=True)
-    log = open(log_path, "w")
-    process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port),
-                                "--weeks", str(WEEKS)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                               start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
-    root = f"http://127.0.0.1:{port}/"
-
-    def answering() -> bool:
-        try:
-            return urllib.request.urlopen(root, timeout=2).status == 200
-        except OSError:
-            return False
-
-    if not wait_for(answering, 120, step=0.5):
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail(f"serve did not answer within 120 s; see {log_path}")
-    teacher = re.search(r"teacher: +(http://\S+/class\?key=\S+)", log_path.read_text()).group(1)
-    yield teacher, root
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    log.close()
+    with serving("--weeks", str(WEEKS), log_name="class-serve.log") as (root, log_path):
+        teacher = re.search(r"teacher: +(http://\S+/class\?key=\S+)", log_path.read_text()).group(1)
+        yield teacher, root
 
 
 def _variant(student: int, week: int) -> tuple[int, int, int]:

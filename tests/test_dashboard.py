@@ -19,19 +19,13 @@ sidebar's "Time:" right after the main area changed: "assert 4.0 == 0 after Rese
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 from matplotlib.text import Text
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, serving
 from tests.figure_checks import check_figure, draw, event_days
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -301,30 +295,8 @@ def test_the_colour_helpers():
 
 @pytest.fixture
 def server():
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    (ROOT / "test-artifacts").mkdir(exist_ok=True)
-    log = open(ROOT / "test-artifacts" / "serve.log", "w")
-    process = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "serve", "--port", str(port)], cwd=ROOT, env=env,
-                               start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        os.killpg(process.pid, signal.SIGKILL)
-        pytest.fail("the dashboard did not answer within 90 s; see test-artifacts/serve.log")
-    yield url
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-    log.close()
+    with serving(log_name="serve.log", seconds=90) as (root, _):
+        yield root
 
 
 #: How long the day shown must stay the same for the dashboard to count as paused.
