@@ -319,6 +319,14 @@ def test_the_teacher_is_the_session_that_brought_the_key():
     assert r.admit_teacher("anyone", "", "")  # no key set (solara run site.py by hand): an open page
 
 
+def test_the_warm_up_plays_off_the_class_market():
+    from simulation.classgame import warm_up
+
+    r = room()
+    assert warm_up(TEMPLATE) > 0
+    assert r.game is None and r.version == 0  # nothing of a class is touched
+
+
 def test_the_template_keeps_only_its_first_brand():
     scenario = market_for(TEMPLATE, ["A", "B"], users=SMALL)
     assert [b.name for b in scenario.brands] == ["A", "B"] and scenario.population.users == SMALL

@@ -22,11 +22,12 @@ from pathlib import Path
 
 import solara
 
-from simulation.classgame import ALTERNATIVES, GAME_SCENARIO, ClassRoom, JoinError, Split
+from simulation.classgame import ALTERNATIVES, GAME_SCENARIO, ClassRoom, JoinError, Split, warm_up
 
 #: The room every page of this server shares (one class per server).
 ROOM = ClassRoom.from_file(Path(os.environ.get("ATTENTION_MARKET_GAME", GAME_SCENARIO)),
                            weeks=int(os.environ.get("ATTENTION_MARKET_GAME_WEEKS", "5")))
+warm_up(ROOM.template)  # at the server's start, not in the class's first week
 TEACHER_KEY = os.environ.get("ATTENTION_MARKET_TEACHER_KEY", "")
 #: Where students open the game, as `serve` worked it out (e.g. http://192.168.1.20:8765/join).
 JOIN_ADDRESS = os.environ.get("ATTENTION_MARKET_JOIN_ADDRESS", "/join")
