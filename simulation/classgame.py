@@ -134,10 +134,7 @@ class Game:
         for team in self.teams:
             s = splits[team]
             self.model.brand(team).set_split(s.billboard, s.relational, s.influencers)
-        sales_before = {team: self.model.brand(team).sales_total for team in self.teams}
-        spend_before = {team: self.model.brand(team).spend_total for team in self.teams}
-        revenue_before = {team: self.model.brand(team).revenue_total for team in self.teams}
-        impressions_before = {team: self.model.brand(team).impressions_total for team in self.teams}
+        before = {team: _totals(self.model.brand(team)) for team in self.teams}
         influencers = dict.fromkeys(self.teams, 0)
         for _ in range(DAYS_PER_WEEK):
             self.model.step()
@@ -148,19 +145,26 @@ class Game:
         for team in self.teams:
             brand = self.model.brand(team)
             profit = brand.margin * brand.revenue_total - brand.spend_total
+            sales, spend, revenue, impressions = (now - then for now, then in zip(_totals(brand), before[team]))
             week[team] = TeamWeek(
                 week=self.week + 1, split=splits[team], chosen=team in chosen,
-                sales=brand.sales_total - sales_before[team], spend=brand.spend_total - spend_before[team],
-                revenue=brand.revenue_total - revenue_before[team], profit_to_date=profit,
+                sales=sales, spend=spend, revenue=revenue, profit_to_date=profit,
                 roi_to_date=profit / brand.spend_total if brand.spend_total > 0 else None,
                 trust=trust_among_aware(pop.trust[brand.index], pop.awareness[brand.index]),
                 awareness=float(pop.awareness[brand.index].mean(dtype=np.float64)),
-                impressions=int(brand.impressions_total - impressions_before[team]), influencers=influencers[team])
+                impressions=int(impressions), influencers=influencers[team])
         # the week counts as played only with its results: a page never sees one without the other
         self.plan.append({team: splits[team] for team in self.teams})
         self.results.append(week)
         self.week += 1
         return week
+
+    def weeks_of(self, team: str) -> list[TeamWeek]:
+        return [week[team] for week in list(self.results)]
+
+    def record(self) -> list[tuple[str, TeamWeek]]:
+        """Every team's every week, as played: week by week, the teams in joining order."""
+        return [(team, week[team]) for week in list(self.results) for team in self.teams]
 
     def standings(self) -> list[dict]:
         """Teams ranked by profit to date (margin x revenue - spend), then by sales; rank 1 is best."""
@@ -174,6 +178,11 @@ class Game:
         for rank, row in enumerate(rows, 1):
             row["rank"] = rank
         return rows
+
+
+def _totals(brand) -> tuple[int, float, float, int]:
+    """A brand's running totals a week's figures are the difference of: sales, spend, revenue, impressions."""
+    return brand.sales_total, brand.spend_total, brand.revenue_total, brand.impressions_total
 
 
 def replay(template: Scenario, teams: list[str], plan: list[dict[str, Split]], *, seed: int,
@@ -501,16 +510,11 @@ class ClassRoom:
 
     def results_of(self, team: str) -> list[TeamWeek]:
         with self._lock:
-            return [week[team] for week in self.game.results] if self.game else []
+            return self.game.weeks_of(team) if self.game else []
 
     def standings(self) -> list[dict]:
         with self._lock:
             return self.game.standings() if self.game else []
-
-    def record(self) -> list[TeamWeek]:
-        """Every team's every week, as played (week, then team in joining order)."""
-        with self._lock:
-            return [week[team] for week in self.game.results for team in self.game.teams] if self.game else []
 
     # -------------------------------------------------------------- the end
 

@@ -597,25 +597,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     teacher_key = secrets.token_urlsafe(8)
     reachable = _address_for_others(args.host)
+    local = _is_loopback(args.host)
     root = str(here)  # the child imports this very package
     env = {**os.environ, "ATTENTION_MARKET_SCENARIO": str(scenario.resolve()),
            "ATTENTION_MARKET_GAME": str(game.resolve()), "ATTENTION_MARKET_GAME_WEEKS": str(args.weeks),
            "ATTENTION_MARKET_TEACHER_KEY": teacher_key,
            "ATTENTION_MARKET_JOIN_ADDRESS": f"http://{reachable}:{args.port}/join",
-           "ATTENTION_MARKET_GATE_DASHBOARD": "0" if _is_loopback(args.host) else "1",
+           "ATTENTION_MARKET_GATE_DASHBOARD": "0" if local else "1",
            # a page whose browser has gone (a phone put away) is let go after 10 minutes, not 24 hours;
            # the same browser coming back gets a fresh page and keeps its team
            "SOLARA_KERNEL_CULL_TIMEOUT": os.environ.get("SOLARA_KERNEL_CULL_TIMEOUT", "10m"),
            "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
-    dashboard = Path(__file__).resolve().parent / "dashboard" / "site.py"
-    dashboard_key = "" if _is_loopback(args.host) else f"?key={teacher_key}"
+    dashboard = here / "simulation" / "dashboard" / "site.py"
+    dashboard_key = "" if local else f"?key={teacher_key}"
     print(f"Attention Market for {scenario} (Ctrl-C stops it):\n"
           f"  dashboard:              http://{reachable}:{args.port}/{dashboard_key}\n"
           f"  class game, teacher:    http://{reachable}:{args.port}/class?key={teacher_key}"
           f"  (keep this address to yourself)\n"
           f"  class game, students:   http://{reachable}:{args.port}/join  (the join code is on the teacher's page)",
           flush=True)
-    if _is_loopback(args.host):
+    if local:
         print("  Only this machine can open these pages: --host 0.0.0.0 lets the students' phones and laptops in.",
               flush=True)
     sigint = signal.getsignal(signal.SIGINT)

@@ -211,9 +211,8 @@ def Standings(game, version: int):
 @solara.component
 def Record(game, version: int):
     """Every choice as the market played it, folded away: week, team, split, sent or kept, what it bought."""
-    results = list(game.results)
-    weeks = [week[team] for week in results for team in game.teams]
-    if not weeks:
+    record = game.record()
+    if not record:
         return
     rows = "".join(
         f"<tr data-week='{w.week}' data-team='{html.escape(t)}' data-split='{w.split.billboard:.4f} "
@@ -222,7 +221,7 @@ def Record(game, version: int):
         f"<td>{w.week}</td><td>{html.escape(t)}</td><td>{w.split.label()}</td>"
         f"<td>{'sent' if w.chosen else 'kept'}</td><td>{w.impressions:,}</td><td>{w.influencers:,}</td>"
         f"<td>{w.spend:,.0f}</td><td>{w.sales:,}</td></tr>"
-        for w, t in zip(weeks, [t for _ in results for t in game.teams]))
+        for t, w in record)
     head = "".join(f"<th style='text-align:left;padding-right:1em'>{h}</th>" for h in
                    ["week", "team", "split played", "", "impressions", "influencer-days", "spend", "sales"])
     solara.HTML(tag="details", unsafe_innerHTML=f"<summary>The record: every team's split, week by week, as the "
@@ -381,7 +380,7 @@ def Choice(session: str, team: str, week: int, weeks: int, version: int):
 
 @solara.component
 def Results(team: str, game, version: int):
-    weeks = [week[team] for week in list(game.results)]
+    weeks = game.weeks_of(team)
     if not weeks:
         return
     _html("h2", "Your results", style="font-size: 1.3rem")
